@@ -1,0 +1,105 @@
+"""The accounts service's client for the regions' internal interface."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import orjson
+
+logger = logging.getLogger(__name__)
+
+INTERNAL = "/__regionsim/internal"
+
+
+class RegionUnavailable(Exception):
+    """A region server did not answer, or answered with an error."""
+
+    def __init__(self, region_id: str, detail: str) -> None:
+        super().__init__(f"region {region_id} unavailable: {detail}")
+        self.region_id = region_id
+        self.detail = detail
+
+
+class RegionClient:
+    """Calls one region's internal routes; every failure becomes RegionUnavailable."""
+
+    def __init__(self, region_id: str, url: str, timeout: float = 30.0) -> None:
+        self.region_id = region_id
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise RegionUnavailable(self.region_id, f"{method} {path}: {exc!r}") from exc
+        if response.status_code >= 400:
+            raise RegionUnavailable(
+                self.region_id, f"{method} {path}: {response.status_code} {response.text[:300]}"
+            )
+        return orjson.loads(response.content) if response.content else None
+
+    def put_view(self, view: dict[str, Any]) -> None:
+        self._call("PUT", f"{INTERNAL}/view", content=orjson.dumps(view))
+
+    def set_hosting(self, workspace_id: str, state: str, **fields: Any) -> None:
+        body = {"state": state, **fields}
+        self._call("PUT", f"{INTERNAL}/workspaces/{workspace_id}/hosting", content=orjson.dumps(body))
+
+    def hosting(self, workspace_id: str) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = self._call("GET", f"{INTERNAL}/workspaces/{workspace_id}/hosting")
+        return result
+
+    def export_batch(self, workspace_id: str, table: str, after: str, limit: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "GET",
+            f"{INTERNAL}/workspaces/{workspace_id}/export",
+            params={"table": table, "after": after, "limit": limit},
+        )
+        return result
+
+    def import_batch(self, workspace_id: str, table: str, columns: list[str], rows: list[Any]) -> None:
+        body = {"table": table, "columns": columns, "rows": rows}
+        self._call("POST", f"{INTERNAL}/workspaces/{workspace_id}/import", content=orjson.dumps(body))
+
+    def import_rows(self, workspace_id: str, table: str, rows: list[dict[str, Any]],
+                    columns: tuple[str, ...], json_columns: frozenset[str]) -> None:
+        """Import dict rows (seeding): encode them to the wire's column arrays."""
+        encoded = []
+        for row in rows:
+            values = []
+            for column in columns:
+                value = row.get(column)
+                if column in json_columns and value is not None:
+                    value = orjson.dumps(value).decode()
+                elif isinstance(value, bool):
+                    value = int(value)
+                values.append(value)
+            encoded.append(values)
+        self.import_batch(workspace_id, table, list(columns), encoded)
+
+    def checksums(self, workspace_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"{INTERNAL}/workspaces/{workspace_id}/checksums")
+        return result
+
+    def delete_workspace(self, workspace_id: str) -> int:
+        result = self._call("DELETE", f"{INTERNAL}/workspaces/{workspace_id}")
+        return int(result["removed"])
+
+    def audit(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"{INTERNAL}/audit")
+        return result
+
+    def reset(self) -> None:
+        self._call("POST", f"{INTERNAL}/reset")
+
+    def healthy(self) -> bool:
+        try:
+            return self._http.get("/__regionsim/v1/health", timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False

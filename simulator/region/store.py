@@ -1,0 +1,275 @@
+"""RegionStore: one region's SQLite file (WAL) and the queries on it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from simulator.region.schema import COPY_ORDER, TABLES_BY_NAME, Table, create_statements
+
+logger = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+# States of a workspace copy held by a region.
+LIVE = "live"
+LOCKED = "locked"
+IMPORTING = "importing"
+BACKUP = "backup"
+
+
+def _encode(table: Table, row: Row) -> tuple[Any, ...]:
+    values = []
+    for column in table.all_columns:
+        value = row.get(column)
+        if column in table.json_columns and value is not None:
+            value = orjson.dumps(value).decode()
+        elif isinstance(value, bool):
+            value = int(value)
+        values.append(value)
+    return tuple(values)
+
+
+def _decode(table: Table, record: sqlite3.Row) -> Row:
+    row: Row = {}
+    for column in table.all_columns:
+        value = record[column]
+        if column in table.json_columns and value is not None:
+            value = orjson.loads(value)
+        row[column] = value
+    return row
+
+
+class RegionStore:
+    """The persisted data of one region; all methods are safe across threads."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(
+            str(self.path), check_same_thread=False, isolation_level=None
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=OFF")
+            for statement in create_statements():
+                self._conn.execute(statement)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; rolled back on any error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # -- rows ---------------------------------------------------------------
+
+    def insert(self, table_name: str, row: Row) -> Row:
+        table = TABLES_BY_NAME[table_name]
+        row = {**row, "residency": table.residency}
+        marks = ", ".join("?" for _ in table.all_columns)
+        cols = ", ".join(f'"{c}"' for c in table.all_columns)
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", _encode(table, row)
+            )
+            if table_name == "time_entries":
+                self._index_entries(conn, [row])
+        return row
+
+    def replace(self, table_name: str, row: Row) -> Row:
+        """Write a whole row over the one with the same id."""
+        table = TABLES_BY_NAME[table_name]
+        row = {**row, "residency": table.residency}
+        marks = ", ".join("?" for _ in table.all_columns)
+        cols = ", ".join(f'"{c}"' for c in table.all_columns)
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT OR REPLACE INTO {table.name} ({cols}) VALUES ({marks})",
+                _encode(table, row),
+            )
+            if table_name == "time_entries":
+                conn.execute("DELETE FROM search_index WHERE entry_id = ?", (row["id"],))
+                self._index_entries(conn, [row])
+        return row
+
+    def get(self, table_name: str, workspace_id: str, row_id: str) -> Row | None:
+        table = TABLES_BY_NAME[table_name]
+        rows = self.query(
+            f"SELECT * FROM {table.name} WHERE id = ? AND workspace_id = ?",
+            (row_id, workspace_id),
+        )
+        return _decode(table, rows[0]) if rows else None
+
+    def delete(self, table_name: str, workspace_id: str, row_id: str) -> bool:
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                f"DELETE FROM {table_name} WHERE id = ? AND workspace_id = ?",
+                (row_id, workspace_id),
+            )
+            if table_name == "time_entries":
+                conn.execute("DELETE FROM search_index WHERE entry_id = ?", (row_id,))
+        return cursor.rowcount > 0
+
+    def select(
+        self,
+        table_name: str,
+        where: str = "1=1",
+        params: Sequence[Any] = (),
+        order: str = "id",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        """Rows of one table matching a trusted SQL condition with bound parameters."""
+        table = TABLES_BY_NAME[table_name]
+        sql = f"SELECT * FROM {table.name} WHERE {where} ORDER BY {order}"
+        args = list(params)
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        return [_decode(table, r) for r in self.query(sql, args)]
+
+    def count(self, table_name: str, where: str = "1=1", params: Sequence[Any] = ()) -> int:
+        rows = self.query(f"SELECT COUNT(*) FROM {table_name} WHERE {where}", params)
+        return int(rows[0][0])
+
+    def search_entries(self, workspace_id: str, text: str, limit: int = 50) -> list[str]:
+        """Ids of entries whose description matches ``text`` (the FTS5 index)."""
+        phrase = '"' + text.replace('"', '""') + '"'
+        rows = self.query(
+            "SELECT entry_id FROM search_index WHERE search_index MATCH ? "
+            "AND workspace_id = ? LIMIT ?",
+            (phrase, workspace_id, limit),
+        )
+        return [r[0] for r in rows]
+
+    @staticmethod
+    def _index_entries(conn: sqlite3.Connection, rows: Iterable[Row]) -> None:
+        conn.executemany(
+            "INSERT INTO search_index (description, entry_id, workspace_id, residency) "
+            "VALUES (?, ?, ?, 'search-index')",
+            [(r.get("description") or "", r["id"], r["workspace_id"]) for r in rows],
+        )
+
+    # -- hosting ------------------------------------------------------------
+
+    def hosting(self, workspace_id: str) -> Row | None:
+        rows = self.query(
+            "SELECT * FROM hosted_workspaces WHERE workspace_id = ?", (workspace_id,)
+        )
+        return dict(rows[0]) if rows else None
+
+    def all_hosting(self) -> list[Row]:
+        return [dict(r) for r in self.query("SELECT * FROM hosted_workspaces")]
+
+    def set_hosting(self, workspace_id: str, state: str, since: float, **fields: Any) -> None:
+        row = {
+            "workspace_id": workspace_id,
+            "state": state,
+            "since": since,
+            "locked_until": fields.get("locked_until"),
+            "expires_at": fields.get("expires_at"),
+            "transfer_id": fields.get("transfer_id"),
+        }
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO hosted_workspaces VALUES "
+                "(:workspace_id, :state, :since, :locked_until, :expires_at, :transfer_id)",
+                row,
+            )
+
+    # -- bulk: seeding and transfers ---------------------------------------
+
+    def import_rows(self, table_name: str, rows: Sequence[Row]) -> int:
+        """Insert a batch in one transaction; ids must be new to this store."""
+        if not rows:
+            return 0
+        table = TABLES_BY_NAME[table_name]
+        marks = ", ".join("?" for _ in table.all_columns)
+        cols = ", ".join(f'"{c}"' for c in table.all_columns)
+        encoded = [_encode(table, {**r, "residency": table.residency}) for r in rows]
+        with self.transaction() as conn:
+            conn.executemany(f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", encoded)
+            if table_name == "time_entries":
+                self._index_entries(conn, rows)
+        return len(rows)
+
+    def export_rows(
+        self, table_name: str, workspace_id: str, after_id: str, limit: int
+    ) -> list[Row]:
+        """One batch of a workspace's rows, in id order, after ``after_id``."""
+        return self.select(
+            table_name,
+            "workspace_id = ? AND id > ?",
+            (workspace_id, after_id),
+            order="id",
+            limit=limit,
+        )
+
+    def delete_workspace(self, workspace_id: str) -> int:
+        """Remove every row of a workspace, its index and its hosting record."""
+        removed = 0
+        with self.transaction() as conn:
+            for name in reversed(COPY_ORDER):
+                cursor = conn.execute(f"DELETE FROM {name} WHERE workspace_id = ?", (workspace_id,))
+                removed += cursor.rowcount
+            conn.execute("DELETE FROM search_index WHERE workspace_id = ?", (workspace_id,))
+            conn.execute("DELETE FROM hosted_workspaces WHERE workspace_id = ?", (workspace_id,))
+        return removed
+
+    def checksums(self, workspace_id: str) -> dict[str, dict[str, Any]]:
+        """Per table: row count and a SHA-256 over the rows' content in id order."""
+        result: dict[str, dict[str, Any]] = {}
+        with self._lock:
+            for name in COPY_ORDER:
+                table = TABLES_BY_NAME[name]
+                digest = hashlib.sha256()
+                count = 0
+                cursor = self._conn.execute(
+                    f"SELECT * FROM {name} WHERE workspace_id = ? ORDER BY id", (workspace_id,)
+                )
+                for record in cursor:
+                    digest.update(orjson.dumps(_decode(table, record), option=orjson.OPT_SORT_KEYS))
+                    count += 1
+                result[name] = {"count": count, "sha256": digest.hexdigest()}
+        return result
+
+    def residency_audit(self) -> dict[str, dict[str, int]]:
+        """Row counts per table and residency category, for the RD-01 audit."""
+        audit: dict[str, dict[str, int]] = {}
+        for name in (*COPY_ORDER, "search_index"):
+            rows = self.query(f"SELECT residency, COUNT(*) FROM {name} GROUP BY residency")
+            audit[name] = {r[0]: r[1] for r in rows}
+        return audit
+
+    def workspace_ids(self) -> list[str]:
+        """Every workspace with any row here, hosted or not (for the invariant audit)."""
+        seen: set[str] = set()
+        for name in COPY_ORDER:
+            seen.update(r[0] for r in self.query(f"SELECT DISTINCT workspace_id FROM {name}"))
+        seen.update(r["workspace_id"] for r in self.all_hosting())
+        return sorted(seen)
