@@ -1,6 +1,6 @@
 """The simulated clock shared by the whole cluster.
 
-``now = anchor + scale × (real_now − real_at_anchor)``: the accounts service owns the
+``now = anchor + scale * (real_now - real_at_anchor)``: the accounts service owns the
 three numbers and hands them to every region, so all services agree on the time
 without talking per request. Modes: ``real`` (scale 1), ``scaled`` (any scale),
 ``frozen`` (scale 0) and ``manual`` (frozen, moved only by ``advance``).
@@ -59,10 +59,14 @@ class SimClock:
     def now_dt(self) -> datetime:
         return datetime.fromtimestamp(self.now(), UTC)
 
-    def set(self, mode: str, now: float | None = None, scale: float | None = None) -> None:
+    def set(
+        self, mode: str, now: float | None = None, scale: float | None = None
+    ) -> None:
         """Switch mode, optionally jumping to ``now`` (simulated epoch seconds)."""
         if mode not in MODES:
-            raise ValueError(f"unknown clock mode {mode!r}; expected one of {', '.join(MODES)}")
+            raise ValueError(
+                f"unknown clock mode {mode!r}; expected one of {', '.join(MODES)}"
+            )
         current = self.now() if now is None else now
         if mode == "real":
             rate = 1.0

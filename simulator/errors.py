@@ -166,7 +166,10 @@ class WorkspaceLocked(ApiError):
     def __init__(self, workspace_id: str, retry_after: int) -> None:
         super().__init__(
             f"Workspace {workspace_id} is locked while it is transferred to another region",
-            headers={"Retry-After": str(max(1, retry_after)), "X-Regionsim-Hint": "TR-06"},
+            headers={
+                "Retry-After": str(max(1, retry_after)),
+                "X-Regionsim-Hint": "TR-06",
+            },
         )
 
 

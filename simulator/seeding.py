@@ -26,8 +26,23 @@ PLAN_SUBSCRIPTIONS = {
     "PRO": "PRO_2021",
     "ENTERPRISE": "ENTERPRISE_2021",
 }
-ADDON_NAMES = ("Jira Sync", "Invoicing Plus", "Team Pulse", "Calendar Bridge", "Payroll Export")
-COLORS = ("#F44336", "#9C27B0", "#3F51B5", "#03A9F4", "#009688", "#8BC34A", "#FF9800", "#795548")
+ADDON_NAMES = (
+    "Jira Sync",
+    "Invoicing Plus",
+    "Team Pulse",
+    "Calendar Bridge",
+    "Payroll Export",
+)
+COLORS = (
+    "#F44336",
+    "#9C27B0",
+    "#3F51B5",
+    "#03A9F4",
+    "#009688",
+    "#8BC34A",
+    "#FF9800",
+    "#795548",
+)
 
 
 @dataclass(frozen=True)
@@ -61,33 +76,83 @@ PROFILES: dict[str, Profile] = {
     "tiny": Profile(
         "tiny",
         (
-            WorkspaceShape("PRO", members=3, projects=2, clients=1, tags=2, tasks_per_project=1,
-                           entries_per_member=4, subdomain=True),
-            WorkspaceShape("FREE", members=2, projects=1, clients=1, tags=1, tasks_per_project=1,
-                           entries_per_member=3, addons=0, inactive_members=0, invited_members=0),
+            WorkspaceShape(
+                "PRO",
+                members=3,
+                projects=2,
+                clients=1,
+                tags=2,
+                tasks_per_project=1,
+                entries_per_member=4,
+                subdomain=True,
+            ),
+            WorkspaceShape(
+                "FREE",
+                members=2,
+                projects=1,
+                clients=1,
+                tags=1,
+                tasks_per_project=1,
+                entries_per_member=3,
+                addons=0,
+                inactive_members=0,
+                invited_members=0,
+            ),
         ),
         cross_region_accounts=1,
     ),
     "small": Profile(
         "small",
         (
-            WorkspaceShape("PRO", members=6, projects=5, entries_per_member=30, subdomain=True),
-            WorkspaceShape("ENTERPRISE", members=8, projects=6, clients=3, tags=6,
-                           entries_per_member=30, addons=2, subdomain=True),
+            WorkspaceShape(
+                "PRO", members=6, projects=5, entries_per_member=30, subdomain=True
+            ),
+            WorkspaceShape(
+                "ENTERPRISE",
+                members=8,
+                projects=6,
+                clients=3,
+                tags=6,
+                entries_per_member=30,
+                addons=2,
+                subdomain=True,
+            ),
             WorkspaceShape("STANDARD", members=4, projects=3, entries_per_member=20),
-            WorkspaceShape("BASIC", members=3, projects=2, entries_per_member=15, addons=0),
-            WorkspaceShape("FREE", members=2, projects=1, entries_per_member=10, addons=0,
-                           inactive_members=0, invited_members=0),
+            WorkspaceShape(
+                "BASIC", members=3, projects=2, entries_per_member=15, addons=0
+            ),
+            WorkspaceShape(
+                "FREE",
+                members=2,
+                projects=1,
+                entries_per_member=10,
+                addons=0,
+                inactive_members=0,
+                invited_members=0,
+            ),
         ),
         cross_region_accounts=2,
     ),
     "large": Profile(
         "large",
         (
-            WorkspaceShape("ENTERPRISE", members=25, projects=40, clients=10, tags=20,
-                           tasks_per_project=5, entries_per_member=2000, addons=3, subdomain=True),
-            WorkspaceShape("PRO", members=10, projects=10, entries_per_member=500, subdomain=True),
-            WorkspaceShape("FREE", members=3, projects=2, entries_per_member=50, addons=0),
+            WorkspaceShape(
+                "ENTERPRISE",
+                members=25,
+                projects=40,
+                clients=10,
+                tags=20,
+                tasks_per_project=5,
+                entries_per_member=2000,
+                addons=3,
+                subdomain=True,
+            ),
+            WorkspaceShape(
+                "PRO", members=10, projects=10, entries_per_member=500, subdomain=True
+            ),
+            WorkspaceShape(
+                "FREE", members=3, projects=2, entries_per_member=50, addons=0
+            ),
         ),
         cross_region_accounts=3,
     ),
@@ -139,7 +204,12 @@ class WorkspaceFactory:
     def user(self, status: str = "ACTIVE") -> SeededUser:
         self._count += 1
         first, last = self.faker.first_name(), self.faker.last_name()
-        local = f"{first}.{last}".lower().replace(" ", "").encode("ascii", "ignore").decode()
+        local = (
+            f"{first}.{last}".lower()
+            .replace(" ", "")
+            .encode("ascii", "ignore")
+            .decode()
+        )
         tag = f"{self.namespace}." if self.namespace else ""
         email = f"{local}.{tag}{self.region_id}{self._count}@example.com"
         return SeededUser(
@@ -147,11 +217,14 @@ class WorkspaceFactory:
             email=email,
             name=f"{first} {last}",
             status=status,
-            settings=_settings(self.faker.timezone() if self.region_id != "global" else "UTC"),
+            settings=_settings(
+                self.faker.timezone() if self.region_id != "global" else "UTC"
+            ),
         )
 
-    def workspace(self, shape: WorkspaceShape, index: int = 0,
-                  subdomain: str | None = None) -> SeededWorkspace:
+    def workspace(
+        self, shape: WorkspaceShape, index: int = 0, subdomain: str | None = None
+    ) -> SeededWorkspace:
         created = self._time(365 + self.random.random() * 100)
         workspace_id = self.ids.object_id(created)
         company = self.faker.company()
@@ -160,76 +233,154 @@ class WorkspaceFactory:
         for i in range(1, shape.members):
             role = "WORKSPACE_ADMIN" if i == 1 else "MEMBER"
             members.append((self.user(), role, "ACTIVE"))
-        members += [(self.user(), "MEMBER", "INACTIVE") for _ in range(shape.inactive_members)]
-        members += [(self.user("PENDING_EMAIL_VERIFICATION"), "MEMBER", "PENDING")
-                    for _ in range(shape.invited_members)]
+        members += [
+            (self.user(), "MEMBER", "INACTIVE") for _ in range(shape.inactive_members)
+        ]
+        members += [
+            (self.user("PENDING_EMAIL_VERIFICATION"), "MEMBER", "PENDING")
+            for _ in range(shape.invited_members)
+        ]
         if shape.subdomain and subdomain is None:
             subdomain = _slug(company, self.region_id, index, self.namespace)
-        rows = self._rows(workspace_id, shape, [m[0].id for m in members if m[2] == "ACTIVE"])
+        rows = self._rows(
+            workspace_id, shape, [m[0].id for m in members if m[2] == "ACTIVE"]
+        )
         addons = [
-            {"id": self.ids.object_id(created + 60 * (n + 1)), "name": ADDON_NAMES[n % len(ADDON_NAMES)],
-             "token": self.ids.token(40), "installed_by": owner.id}
+            {
+                "id": self.ids.object_id(created + 60 * (n + 1)),
+                "name": ADDON_NAMES[n % len(ADDON_NAMES)],
+                "token": self.ids.token(40),
+                "installed_by": owner.id,
+            }
             for n in range(shape.addons)
         ]
         return SeededWorkspace(
-            id=workspace_id, name=company, region=self.region_id, plan=shape.plan,
-            owner_id=owner.id, subdomain=subdomain, created_at=created, members=members,
-            addons=addons, rows=rows,
+            id=workspace_id,
+            name=company,
+            region=self.region_id,
+            plan=shape.plan,
+            owner_id=owner.id,
+            subdomain=subdomain,
+            created_at=created,
+            members=members,
+            addons=addons,
+            rows=rows,
         )
 
-    def _rows(self, wid: str, shape: WorkspaceShape, active: list[str]) -> dict[str, list[dict[str, Any]]]:
+    def _rows(
+        self, wid: str, shape: WorkspaceShape, active: list[str]
+    ) -> dict[str, list[dict[str, Any]]]:
         t = self._time
-        rows: dict[str, list[dict[str, Any]]] = {name: [] for name in (
-            "workspace_settings", "clients", "projects", "tasks", "tags", "time_entries",
-            "user_activity", "invoices")}
-        rows["workspace_settings"].append({
-            "id": wid, "workspace_id": wid,
-            "settings": {"timeRoundingInReports": False, "onlyAdminsSeeBillableRates": True,
-                         "onlyAdminsCreateProject": True, "forceProjects": False,
-                         "trackTimeDownToSecond": True, "lockTimeEntries": None,
-                         "timeTrackingMode": "DEFAULT", "durationFormat": "FULL"},
-            "hourly_rate": {"amount": self.random.choice((0, 5000, 7500, 10500)), "currency": "USD"},
-            "cost_rate": {"amount": 0, "currency": "USD"},
-            "currencies": [{"id": self.ids.object_id(t(360)), "code": "USD", "isDefault": True}],
-        })
+        rows: dict[str, list[dict[str, Any]]] = {
+            name: []
+            for name in (
+                "workspace_settings",
+                "clients",
+                "projects",
+                "tasks",
+                "tags",
+                "time_entries",
+                "user_activity",
+                "invoices",
+            )
+        }
+        rows["workspace_settings"].append(
+            {
+                "id": wid,
+                "workspace_id": wid,
+                "settings": {
+                    "timeRoundingInReports": False,
+                    "onlyAdminsSeeBillableRates": True,
+                    "onlyAdminsCreateProject": True,
+                    "forceProjects": False,
+                    "trackTimeDownToSecond": True,
+                    "lockTimeEntries": None,
+                    "timeTrackingMode": "DEFAULT",
+                    "durationFormat": "FULL",
+                },
+                "hourly_rate": {
+                    "amount": self.random.choice((0, 5000, 7500, 10500)),
+                    "currency": "USD",
+                },
+                "cost_rate": {"amount": 0, "currency": "USD"},
+                "currencies": [
+                    {"id": self.ids.object_id(t(360)), "code": "USD", "isDefault": True}
+                ],
+            }
+        )
         for _ in range(shape.clients):
-            rows["clients"].append({
-                "id": self.ids.object_id(t(300)), "workspace_id": wid,
-                "name": self.faker.unique.company(), "archived": False,
-                "address": self.faker.address().replace("\n", ", "),
-                "email": self.faker.company_email(), "note": "", "currency_code": "USD",
-            })
+            rows["clients"].append(
+                {
+                    "id": self.ids.object_id(t(300)),
+                    "workspace_id": wid,
+                    "name": self.faker.unique.company(),
+                    "archived": False,
+                    "address": self.faker.address().replace("\n", ", "),
+                    "email": self.faker.company_email(),
+                    "note": "",
+                    "currency_code": "USD",
+                }
+            )
         clients = [c["id"] for c in rows["clients"]]
         for p in range(shape.projects):
             project_id = self.ids.object_id(t(250 - p))
-            rows["projects"].append({
-                "id": project_id, "workspace_id": wid,
-                "name": f"{self.faker.bs().title()} {p + 1}"[:100],
-                "client_id": self.random.choice(clients) if clients and p % 3 else None,
-                "color": self.random.choice(COLORS), "billable": p % 2 == 0, "archived": False,
-                "public": p % 2 == 1, "template": False, "note": "",
-                "estimate": {"estimate": "PT0S", "type": "AUTO"},
-                "hourly_rate": {"amount": 5000 + 500 * p, "currency": "USD"},
-                "cost_rate": None, "memberships": [],
-            })
-            for k in range(shape.tasks_per_project):
-                rows["tasks"].append({
-                    "id": self.ids.object_id(t(240 - p)), "workspace_id": wid,
-                    "project_id": project_id, "name": f"{self.faker.word().title()} task {k + 1}",
-                    "assignee_ids": [self.random.choice(active)] if active else [],
-                    "user_group_ids": [], "estimate": "PT0S", "billable": p % 2 == 0,
-                    "status": "ACTIVE", "budget_estimate": 0, "hourly_rate": None,
+            rows["projects"].append(
+                {
+                    "id": project_id,
+                    "workspace_id": wid,
+                    "name": f"{self.faker.bs().title()} {p + 1}"[:100],
+                    "client_id": self.random.choice(clients)
+                    if clients and p % 3
+                    else None,
+                    "color": self.random.choice(COLORS),
+                    "billable": p % 2 == 0,
+                    "archived": False,
+                    "public": p % 2 == 1,
+                    "template": False,
+                    "note": "",
+                    "estimate": {"estimate": "PT0S", "type": "AUTO"},
+                    "hourly_rate": {"amount": 5000 + 500 * p, "currency": "USD"},
                     "cost_rate": None,
-                })
+                    "memberships": [],
+                }
+            )
+            for k in range(shape.tasks_per_project):
+                rows["tasks"].append(
+                    {
+                        "id": self.ids.object_id(t(240 - p)),
+                        "workspace_id": wid,
+                        "project_id": project_id,
+                        "name": f"{self.faker.word().title()} task {k + 1}",
+                        "assignee_ids": [self.random.choice(active)] if active else [],
+                        "user_group_ids": [],
+                        "estimate": "PT0S",
+                        "billable": p % 2 == 0,
+                        "status": "ACTIVE",
+                        "budget_estimate": 0,
+                        "hourly_rate": None,
+                        "cost_rate": None,
+                    }
+                )
         for _ in range(shape.tags):
-            rows["tags"].append({"id": self.ids.object_id(t(230)), "workspace_id": wid,
-                                 "name": self.faker.unique.word().title(), "archived": False})
+            rows["tags"].append(
+                {
+                    "id": self.ids.object_id(t(230)),
+                    "workspace_id": wid,
+                    "name": self.faker.unique.word().title(),
+                    "archived": False,
+                }
+            )
         self.faker.unique.clear()
         self._entries(wid, shape, active, rows)
         return rows
 
-    def _entries(self, wid: str, shape: WorkspaceShape, active: list[str],
-                 rows: dict[str, list[dict[str, Any]]]) -> None:
+    def _entries(
+        self,
+        wid: str,
+        shape: WorkspaceShape,
+        active: list[str],
+        rows: dict[str, list[dict[str, Any]]],
+    ) -> None:
         projects = rows["projects"]
         tasks_by_project: dict[str, list[str]] = {}
         for task in rows["tasks"]:
@@ -241,49 +392,96 @@ class WorkspaceFactory:
             for _ in range(shape.entries_per_member):
                 cursor += rnd.randint(1, 6) * 900
                 length = rnd.randint(1, 16) * 900
-                project = rnd.choice(projects) if projects and rnd.random() < 0.85 else None
+                project = (
+                    rnd.choice(projects) if projects and rnd.random() < 0.85 else None
+                )
                 task_ids = tasks_by_project.get(project["id"], []) if project else []
-                rows["time_entries"].append({
-                    "id": self.ids.object_id(cursor), "workspace_id": wid, "user_id": user_id,
-                    "description": rnd.choice(self._phrases), "start": cursor,
-                    "end": cursor + length, "billable": bool(project and project["billable"]),
-                    "project_id": project["id"] if project else None,
-                    "task_id": rnd.choice(task_ids) if task_ids and rnd.random() < 0.5 else None,
-                    "tag_ids": rnd.sample(tags, k=min(len(tags), rnd.randint(0, 2))),
-                    "type": "REGULAR", "custom_fields": [], "is_locked": False,
-                    "created_at": cursor + length,
-                })
+                rows["time_entries"].append(
+                    {
+                        "id": self.ids.object_id(cursor),
+                        "workspace_id": wid,
+                        "user_id": user_id,
+                        "description": rnd.choice(self._phrases),
+                        "start": cursor,
+                        "end": cursor + length,
+                        "billable": bool(project and project["billable"]),
+                        "project_id": project["id"] if project else None,
+                        "task_id": rnd.choice(task_ids)
+                        if task_ids and rnd.random() < 0.5
+                        else None,
+                        "tag_ids": rnd.sample(
+                            tags, k=min(len(tags), rnd.randint(0, 2))
+                        ),
+                        "type": "REGULAR",
+                        "custom_fields": [],
+                        "is_locked": False,
+                        "created_at": cursor + length,
+                    }
+                )
                 cursor += length
-            rows["user_activity"].append({
-                "id": self.ids.object_id(cursor), "workspace_id": wid, "user_id": user_id,
-                "kind": "LOGIN", "at": cursor, "detail": "web",
-            })
+            rows["user_activity"].append(
+                {
+                    "id": self.ids.object_id(cursor),
+                    "workspace_id": wid,
+                    "user_id": user_id,
+                    "kind": "LOGIN",
+                    "at": cursor,
+                    "detail": "web",
+                }
+            )
         for n, client in enumerate(rows["clients"][:2]):
-            rows["invoices"].append({
-                "id": self.ids.object_id(SEED_EPOCH - 86400 * (20 - n)), "workspace_id": wid,
-                "number": f"INV-{n + 1:04d}", "client_id": client["id"], "status": "SENT",
-                "currency": "USD", "amount": rnd.randint(10, 900) * 1000,
-                "issued_at": SEED_EPOCH - 86400 * (20 - n), "due_at": SEED_EPOCH + 86400 * 10,
-                "note": "",
-            })
+            rows["invoices"].append(
+                {
+                    "id": self.ids.object_id(SEED_EPOCH - 86400 * (20 - n)),
+                    "workspace_id": wid,
+                    "number": f"INV-{n + 1:04d}",
+                    "client_id": client["id"],
+                    "status": "SENT",
+                    "currency": "USD",
+                    "amount": rnd.randint(10, 900) * 1000,
+                    "issued_at": SEED_EPOCH - 86400 * (20 - n),
+                    "due_at": SEED_EPOCH + 86400 * 10,
+                    "note": "",
+                }
+            )
 
 
 def _settings(zone: str) -> dict[str, Any]:
     return {
-        "weekStart": "MONDAY", "timeZone": zone, "timeFormat": "HOUR24",
-        "dateFormat": "YYYY-MM-DD", "sendNewsletter": False, "weeklyUpdates": False,
-        "longRunning": False, "scheduledReports": True, "approval": True, "pto": True,
-        "alerts": True, "reminders": True, "timeTrackingManual": False,
+        "weekStart": "MONDAY",
+        "timeZone": zone,
+        "timeFormat": "HOUR24",
+        "dateFormat": "YYYY-MM-DD",
+        "sendNewsletter": False,
+        "weeklyUpdates": False,
+        "longRunning": False,
+        "scheduledReports": True,
+        "approval": True,
+        "pto": True,
+        "alerts": True,
+        "reminders": True,
+        "timeTrackingManual": False,
         "summaryReportSettings": {"group": "Project", "subgroup": "Time Entry"},
-        "isCompactViewOn": False, "dashboardSelection": "ME", "dashboardViewType": "PROJECT",
-        "dashboardPinToTop": False, "projectListCollapse": 50, "collapseAllProjectLists": False,
-        "groupSimilarEntriesDisabled": False, "myStartOfDay": "09:00", "lang": "EN",
-        "multiFactorEnabled": False, "theme": "DEFAULT", "showOnlyWorkingDays": False,
+        "isCompactViewOn": False,
+        "dashboardSelection": "ME",
+        "dashboardViewType": "PROJECT",
+        "dashboardPinToTop": False,
+        "projectListCollapse": 50,
+        "collapseAllProjectLists": False,
+        "groupSimilarEntriesDisabled": False,
+        "myStartOfDay": "09:00",
+        "lang": "EN",
+        "multiFactorEnabled": False,
+        "theme": "DEFAULT",
+        "showOnlyWorkingDays": False,
     }
 
 
 def _slug(company: str, region_id: str, index: int, namespace: str) -> str:
-    base = "".join(ch for ch in company.lower() if ch.isascii() and ch.isalnum())[:20] or "team"
+    base = (
+        "".join(ch for ch in company.lower() if ch.isascii() and ch.isalnum())[:20]
+        or "team"
+    )
     suffix = f"-{namespace}" if namespace else ""
     return f"{base}-{region_id}{index}{suffix}"
 
@@ -292,7 +490,9 @@ def profile(name: str) -> Profile:
     try:
         return PROFILES[name]
     except KeyError:
-        raise KeyError(f"unknown seed profile {name!r}; expected one of {', '.join(PROFILES)}") from None
+        raise KeyError(
+            f"unknown seed profile {name!r}; expected one of {', '.join(PROFILES)}"
+        ) from None
 
 
 def region_order() -> tuple[str, ...]:

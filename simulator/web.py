@@ -37,7 +37,9 @@ def json_response(
     merged = dict(API_HEADERS)
     if headers:
         merged.update(headers)
-    return Response(dumps(data), status_code=status_code, headers=merged, media_type=JSON_TYPE)
+    return Response(
+        dumps(data), status_code=status_code, headers=merged, media_type=JSON_TYPE
+    )
 
 
 def empty_response(status_code: int = 204) -> Response:
@@ -67,7 +69,11 @@ async def read_object(request: Request) -> dict[str, Any]:
 
 
 def query_int(
-    request: Request, name: str, default: int, minimum: int = 1, maximum: int | None = None
+    request: Request,
+    name: str,
+    default: int,
+    minimum: int = 1,
+    maximum: int | None = None,
 ) -> int:
     """An integer query parameter, checked like the real API checks it."""
     raw = request.query_params.get(name)
@@ -165,4 +171,6 @@ class AccessLogMiddleware:
 
 
 def reject_bad_value(field: str, value: object, expected: str) -> BadRequest:
-    return BadRequest(f"You entered invalid value for field: [{field}]. Expected {expected}, got {value!r}")
+    return BadRequest(
+        f"You entered invalid value for field: [{field}]. Expected {expected}, got {value!r}"
+    )

@@ -37,10 +37,13 @@ class RegionClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise RegionUnavailable(self.region_id, f"{method} {path}: {exc!r}") from exc
+            raise RegionUnavailable(
+                self.region_id, f"{method} {path}: {exc!r}"
+            ) from exc
         if response.status_code >= 400:
             raise RegionUnavailable(
-                self.region_id, f"{method} {path}: {response.status_code} {response.text[:300]}"
+                self.region_id,
+                f"{method} {path}: {response.status_code} {response.text[:300]}",
             )
         return orjson.loads(response.content) if response.content else None
 
@@ -49,13 +52,21 @@ class RegionClient:
 
     def set_hosting(self, workspace_id: str, state: str, **fields: Any) -> None:
         body = {"state": state, **fields}
-        self._call("PUT", f"{INTERNAL}/workspaces/{workspace_id}/hosting", content=orjson.dumps(body))
+        self._call(
+            "PUT",
+            f"{INTERNAL}/workspaces/{workspace_id}/hosting",
+            content=orjson.dumps(body),
+        )
 
     def hosting(self, workspace_id: str) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = self._call("GET", f"{INTERNAL}/workspaces/{workspace_id}/hosting")
+        result: dict[str, Any] | None = self._call(
+            "GET", f"{INTERNAL}/workspaces/{workspace_id}/hosting"
+        )
         return result
 
-    def export_batch(self, workspace_id: str, table: str, after: str, limit: int) -> dict[str, Any]:
+    def export_batch(
+        self, workspace_id: str, table: str, after: str, limit: int
+    ) -> dict[str, Any]:
         result: dict[str, Any] = self._call(
             "GET",
             f"{INTERNAL}/workspaces/{workspace_id}/export",
@@ -63,12 +74,24 @@ class RegionClient:
         )
         return result
 
-    def import_batch(self, workspace_id: str, table: str, columns: list[str], rows: list[Any]) -> None:
+    def import_batch(
+        self, workspace_id: str, table: str, columns: list[str], rows: list[Any]
+    ) -> None:
         body = {"table": table, "columns": columns, "rows": rows}
-        self._call("POST", f"{INTERNAL}/workspaces/{workspace_id}/import", content=orjson.dumps(body))
+        self._call(
+            "POST",
+            f"{INTERNAL}/workspaces/{workspace_id}/import",
+            content=orjson.dumps(body),
+        )
 
-    def import_rows(self, workspace_id: str, table: str, rows: list[dict[str, Any]],
-                    columns: tuple[str, ...], json_columns: frozenset[str]) -> None:
+    def import_rows(
+        self,
+        workspace_id: str,
+        table: str,
+        rows: list[dict[str, Any]],
+        columns: tuple[str, ...],
+        json_columns: frozenset[str],
+    ) -> None:
         """Import dict rows (seeding): encode them to the wire's column arrays."""
         encoded = []
         for row in rows:
@@ -84,7 +107,9 @@ class RegionClient:
         self.import_batch(workspace_id, table, list(columns), encoded)
 
     def checksums(self, workspace_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", f"{INTERNAL}/workspaces/{workspace_id}/checksums")
+        result: dict[str, Any] = self._call(
+            "GET", f"{INTERNAL}/workspaces/{workspace_id}/checksums"
+        )
         return result
 
     def delete_workspace(self, workspace_id: str) -> int:
@@ -100,6 +125,8 @@ class RegionClient:
 
     def healthy(self) -> bool:
         try:
-            return self._http.get("/__regionsim/v1/health", timeout=2.0).status_code == 200
+            return (
+                self._http.get("/__regionsim/v1/health", timeout=2.0).status_code == 200
+            )
         except httpx.HTTPError:
             return False

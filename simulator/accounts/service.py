@@ -92,7 +92,9 @@ class AccountsService:
     def region(self, region_id: str) -> RegionClient:
         client = self.regions.get(region_id)
         if client is None:
-            raise RegionUnavailable(region_id, "not registered with the accounts service")
+            raise RegionUnavailable(
+                region_id, "not registered with the accounts service"
+            )
         return client
 
     def _next_version(self) -> int:
@@ -102,7 +104,9 @@ class AccountsService:
 
     def region_view(self, region_id: str) -> dict[str, Any]:
         """The account-level data one region needs, built from the store."""
-        workspaces = self.store.all("SELECT * FROM workspaces WHERE region = ?", (region_id,))
+        workspaces = self.store.all(
+            "SELECT * FROM workspaces WHERE region = ?", (region_id,)
+        )
         members = self.store.all(
             "SELECT m.* FROM memberships m JOIN workspaces w ON w.id = m.workspace_id "
             "WHERE w.region = ? ORDER BY m.workspace_id, m.user_id",
@@ -113,9 +117,14 @@ class AccountsService:
             (region_id,),
         )
         user_ids = {m["user_id"] for m in members} | {k["user_id"] for k in keys}
-        users = self.store.all(
-            f"SELECT * FROM users WHERE id IN ({','.join('?' * len(user_ids))})", sorted(user_ids)
-        ) if user_ids else []
+        users = (
+            self.store.all(
+                f"SELECT * FROM users WHERE id IN ({','.join('?' * len(user_ids))})",
+                sorted(user_ids),
+            )
+            if user_ids
+            else []
+        )
         addons = self.store.all(
             "SELECT a.* FROM addons a JOIN workspaces w ON w.id = a.workspace_id "
             "WHERE w.region = ? AND a.installed = 1 AND w.state = 'active'",
@@ -124,27 +133,43 @@ class AccountsService:
         by_ws: dict[str, list[dict[str, Any]]] = {}
         for m in members:
             by_ws.setdefault(m["workspace_id"], []).append(
-                {"userId": m["user_id"], "role": m["role"], "status": m["status"],
-                 "hourlyRate": None, "costRate": None}
+                {
+                    "userId": m["user_id"],
+                    "role": m["role"],
+                    "status": m["status"],
+                    "hourlyRate": None,
+                    "costRate": None,
+                }
             )
-        directory = {r["id"]: r["region"] for r in self.store.all("SELECT id, region FROM workspaces")}
+        directory = {
+            r["id"]: r["region"]
+            for r in self.store.all("SELECT id, region FROM workspaces")
+        }
         return {
             "version": self._next_version(),
             "users": {u["id"]: _user_view(u) for u in users},
             "workspaces": {
                 w["id"]: {
-                    "id": w["id"], "name": w["name"], "plan": w["plan"],
-                    "subdomain": w["subdomain"], "organizationId": w["organization_id"],
+                    "id": w["id"],
+                    "name": w["name"],
+                    "plan": w["plan"],
+                    "subdomain": w["subdomain"],
+                    "organizationId": w["organization_id"],
                     "featureSubscriptionType": PLAN_SUBSCRIPTIONS.get(w["plan"]),
-                    "features": _features(w["plan"]), "imageUrl": "",
-                    "locked": w["state"] == "locked", "memberships": by_ws.get(w["id"], []),
+                    "features": _features(w["plan"]),
+                    "imageUrl": "",
+                    "locked": w["state"] == "locked",
+                    "memberships": by_ws.get(w["id"], []),
                 }
                 for w in workspaces
             },
             "keys": {k["key"]: k["user_id"] for k in keys},
             "addonTokens": {
-                a["token"]: {"addonId": a["id"], "workspaceId": a["workspace_id"],
-                             "userId": a["installed_by"]}
+                a["token"]: {
+                    "addonId": a["id"],
+                    "workspaceId": a["workspace_id"],
+                    "userId": a["installed_by"],
+                }
                 for a in addons
             },
             "directory": directory,
@@ -153,7 +178,9 @@ class AccountsService:
         }
 
     def gateway_view(self) -> dict[str, Any]:
-        rows = self.store.all("SELECT subdomain, region FROM workspaces WHERE subdomain IS NOT NULL")
+        rows = self.store.all(
+            "SELECT subdomain, region FROM workspaces WHERE subdomain IS NOT NULL"
+        )
         return {
             "version": self._next_version(),
             "subdomains": {r["subdomain"]: r["region"] for r in rows},
@@ -168,7 +195,9 @@ class AccountsService:
         """
         targets = [r for r in (regions or tuple(self.regions)) if r in self.regions]
         futures = [self._pool.submit(self._push_region, r) for r in targets]
-        futures += [self._pool.submit(self._push_gateway, url) for url in list(self.gateways)]
+        futures += [
+            self._pool.submit(self._push_gateway, url) for url in list(self.gateways)
+        ]
         for future in futures:
             future.result()
 
@@ -183,8 +212,12 @@ class AccountsService:
         import orjson
 
         try:
-            httpx.put(f"{url}/__regionsim/internal/view", content=orjson.dumps(self.gateway_view()),
-                      timeout=5.0, trust_env=False)
+            httpx.put(
+                f"{url}/__regionsim/internal/view",
+                content=orjson.dumps(self.gateway_view()),
+                timeout=5.0,
+                trust_env=False,
+            )
         except httpx.HTTPError as exc:
             logger.warning("gateway view not delivered to %s: %r", url, exc)
 
@@ -207,8 +240,11 @@ class AccountsService:
             raise BadRequest(f"plan must be one of {', '.join(PLANS)}")
         if subdomain is not None:
             self._check_subdomain(subdomain)
-        factory = WorkspaceFactory(self.seed if seed is None else seed, region_id,
-                                   f"{namespace}{index}" if namespace else str(index))
+        factory = WorkspaceFactory(
+            self.seed if seed is None else seed,
+            region_id,
+            f"{namespace}{index}" if namespace else str(index),
+        )
         seeded = factory.workspace(shape, index, subdomain)
         self._store_workspace(seeded, namespace)
         self._import_rows(seeded)
@@ -227,34 +263,67 @@ class AccountsService:
     def _store_workspace(self, seeded: SeededWorkspace, namespace: str) -> None:
         now = self.now()
         with self.store.transaction() as conn:
-            self.store.insert("workspaces", {
-                "id": seeded.id, "name": seeded.name, "plan": seeded.plan,
-                "region": seeded.region, "subdomain": seeded.subdomain,
-                "owner_id": seeded.owner_id, "organization_id": None, "state": "active",
-                "created_at": seeded.created_at, "namespace": namespace,
-            }, conn)
+            self.store.insert(
+                "workspaces",
+                {
+                    "id": seeded.id,
+                    "name": seeded.name,
+                    "plan": seeded.plan,
+                    "region": seeded.region,
+                    "subdomain": seeded.subdomain,
+                    "owner_id": seeded.owner_id,
+                    "organization_id": None,
+                    "state": "active",
+                    "created_at": seeded.created_at,
+                    "namespace": namespace,
+                },
+                conn,
+            )
             for user, role, status in seeded.members:
                 self._ensure_user(conn, user)
-                conn.execute("INSERT INTO memberships VALUES (?, ?, ?, ?)",
-                             (seeded.id, user.id, role, status))
+                conn.execute(
+                    "INSERT INTO memberships VALUES (?, ?, ?, ?)",
+                    (seeded.id, user.id, role, status),
+                )
                 if status != "PENDING":
                     self._ensure_account(conn, user.id, seeded.region, now)
             for addon in seeded.addons:
-                self.store.insert("addons", {**addon, "workspace_id": seeded.id, "installed": 1,
-                                             "installed_at": now}, conn)
+                self.store.insert(
+                    "addons",
+                    {
+                        **addon,
+                        "workspace_id": seeded.id,
+                        "installed": 1,
+                        "installed_at": now,
+                    },
+                    conn,
+                )
 
     def _ensure_user(self, conn: Any, user: SeededUser) -> None:
         exists = conn.execute("SELECT 1 FROM users WHERE id = ?", (user.id,)).fetchone()
         if exists is None:
-            self.store.insert("users", {
-                "id": user.id, "email": user.email, "name": user.name, "status": user.status,
-                "settings": user.settings, "profile_picture": "", "created_at": self.now(),
-            }, conn)
+            self.store.insert(
+                "users",
+                {
+                    "id": user.id,
+                    "email": user.email,
+                    "name": user.name,
+                    "status": user.status,
+                    "settings": user.settings,
+                    "profile_picture": "",
+                    "created_at": self.now(),
+                },
+                conn,
+            )
 
-    def _ensure_account(self, conn: Any, user_id: str, region_id: str, now: float) -> str:
+    def _ensure_account(
+        self, conn: Any, user_id: str, region_id: str, now: float
+    ) -> str:
         """The user's account on a region server, with its API key; returns the key."""
-        conn.execute("INSERT OR IGNORE INTO region_accounts VALUES (?, ?, ?)",
-                     (user_id, region_id, now))
+        conn.execute(
+            "INSERT OR IGNORE INTO region_accounts VALUES (?, ?, ?)",
+            (user_id, region_id, now),
+        )
         row = conn.execute(
             "SELECT key FROM api_keys WHERE user_id = ? AND region_id = ? AND status = 'active'",
             (user_id, region_id),
@@ -274,8 +343,13 @@ class AccountsService:
         for table_name, rows in seeded.rows.items():
             table = TABLES_BY_NAME[table_name]
             for start in range(0, len(rows), IMPORT_BATCH):
-                client.import_rows(seeded.id, table_name, rows[start:start + IMPORT_BATCH],
-                                   table.all_columns, table.json_columns)
+                client.import_rows(
+                    seeded.id,
+                    table_name,
+                    rows[start : start + IMPORT_BATCH],
+                    table.all_columns,
+                    table.json_columns,
+                )
         client.set_hosting(seeded.id, "live")
 
     def add_region_account(self, user_id: str, region_id: str) -> str:
@@ -288,7 +362,9 @@ class AccountsService:
         self.push_views((region_id,))
         return key
 
-    def seed_profile(self, profile_name: str, seed: int | str | None = None) -> list[dict[str, Any]]:
+    def seed_profile(
+        self, profile_name: str, seed: int | str | None = None
+    ) -> list[dict[str, Any]]:
         """Seed every region with a profile's workspaces (deterministic for a seed)."""
         chosen = profile(profile_name)
         if seed is not None:
@@ -297,7 +373,9 @@ class AccountsService:
         created: list[dict[str, Any]] = []
         for region_id in REGION_IDS:
             for index, shape in enumerate(chosen.workspaces):
-                created.append(self.create_workspace(region_id, shape, index=index, push=False))
+                created.append(
+                    self.create_workspace(region_id, shape, index=index, push=False)
+                )
         self._cross_region_accounts(chosen.cross_region_accounts)
         self.store.set_meta("profile", profile_name)
         self.store.set_meta("seed", str(self.seed))
@@ -315,8 +393,11 @@ class AccountsService:
             )
             if first is None:
                 continue
-            members = [m for m in self.store.members(first["id"]) if m["role"] == "MEMBER"
-                       and m["status"] == "ACTIVE"][:count]
+            members = [
+                m
+                for m in self.store.members(first["id"])
+                if m["role"] == "MEMBER" and m["status"] == "ACTIVE"
+            ][:count]
             with self.store.transaction() as conn:
                 for member in members:
                     self._ensure_account(conn, member["user_id"], target, now)
@@ -332,23 +413,45 @@ class AccountsService:
                 "SELECT key, region_id FROM api_keys WHERE user_id = ? AND status = 'active'",
                 (m["user_id"],),
             )
-            members.append({
-                "id": m["user_id"], "email": m["email"], "name": m["name"], "role": m["role"],
-                "status": m["status"],
-                "apiKey": next((k["key"] for k in keys if k["region_id"] == workspace["region"]), None),
-                "apiKeys": {k["region_id"]: k["key"] for k in keys},
-                "regions": [r["region_id"] for r in self.store.all(
-                    "SELECT region_id FROM region_accounts WHERE user_id = ? ORDER BY region_id",
-                    (m["user_id"],))],
-            })
+            members.append(
+                {
+                    "id": m["user_id"],
+                    "email": m["email"],
+                    "name": m["name"],
+                    "role": m["role"],
+                    "status": m["status"],
+                    "apiKey": next(
+                        (
+                            k["key"]
+                            for k in keys
+                            if k["region_id"] == workspace["region"]
+                        ),
+                        None,
+                    ),
+                    "apiKeys": {k["region_id"]: k["key"] for k in keys},
+                    "regions": [
+                        r["region_id"]
+                        for r in self.store.all(
+                            "SELECT region_id FROM region_accounts WHERE user_id = ? ORDER BY region_id",
+                            (m["user_id"],),
+                        )
+                    ],
+                }
+            )
         addons = self.store.all(
-            "SELECT id, name, token, installed FROM addons WHERE workspace_id = ?", (workspace_id,)
+            "SELECT id, name, token, installed FROM addons WHERE workspace_id = ?",
+            (workspace_id,),
         )
         return {
-            "id": workspace["id"], "name": workspace["name"], "region": workspace["region"],
-            "plan": workspace["plan"], "subdomain": workspace["subdomain"],
-            "state": workspace["state"], "ownerId": workspace["owner_id"],
-            "namespace": workspace["namespace"], "members": members,
+            "id": workspace["id"],
+            "name": workspace["name"],
+            "region": workspace["region"],
+            "plan": workspace["plan"],
+            "subdomain": workspace["subdomain"],
+            "state": workspace["state"],
+            "ownerId": workspace["owner_id"],
+            "namespace": workspace["namespace"],
+            "members": members,
             "addons": [{**a, "installed": bool(a["installed"])} for a in addons],
         }
 
@@ -368,7 +471,9 @@ class AccountsService:
 
     # -- sign-up and web sessions (RG-01, RT-05, TR-06) ---------------------
 
-    def signup(self, email: str, name: str, workspace_name: str, region_id: str) -> dict[str, Any]:
+    def signup(
+        self, email: str, name: str, workspace_name: str, region_id: str
+    ) -> dict[str, Any]:
         """A new account and its first workspace, in the region of the login page used."""
         get_region(region_id)
         if self.store.one("SELECT 1 AS x FROM users WHERE email = ?", (email,)):
@@ -378,32 +483,67 @@ class AccountsService:
         workspace_id = self.ids.object_id(now)
         with self.store.transaction() as conn:
             self._ensure_user(conn, user)
-            self.store.insert("workspaces", {
-                "id": workspace_id, "name": workspace_name, "plan": "FREE", "region": region_id,
-                "subdomain": None, "owner_id": user.id, "organization_id": None,
-                "state": "active", "created_at": now, "namespace": "signup",
-            }, conn)
-            conn.execute("INSERT INTO memberships VALUES (?, ?, 'OWNER', 'ACTIVE')",
-                         (workspace_id, user.id))
+            self.store.insert(
+                "workspaces",
+                {
+                    "id": workspace_id,
+                    "name": workspace_name,
+                    "plan": "FREE",
+                    "region": region_id,
+                    "subdomain": None,
+                    "owner_id": user.id,
+                    "organization_id": None,
+                    "state": "active",
+                    "created_at": now,
+                    "namespace": "signup",
+                },
+                conn,
+            )
+            conn.execute(
+                "INSERT INTO memberships VALUES (?, ?, 'OWNER', 'ACTIVE')",
+                (workspace_id, user.id),
+            )
             key = self._ensure_account(conn, user.id, region_id, now)
         client = self.region(region_id)
-        client.import_rows(workspace_id, "workspace_settings",
-                           [{"id": workspace_id, "workspace_id": workspace_id, "settings": {},
-                             "hourly_rate": {"amount": 0, "currency": "USD"},
-                             "cost_rate": {"amount": 0, "currency": "USD"}, "currencies": []}],
-                           TABLES_BY_NAME["workspace_settings"].all_columns,
-                           TABLES_BY_NAME["workspace_settings"].json_columns)
+        client.import_rows(
+            workspace_id,
+            "workspace_settings",
+            [
+                {
+                    "id": workspace_id,
+                    "workspace_id": workspace_id,
+                    "settings": {},
+                    "hourly_rate": {"amount": 0, "currency": "USD"},
+                    "cost_rate": {"amount": 0, "currency": "USD"},
+                    "currencies": [],
+                }
+            ],
+            TABLES_BY_NAME["workspace_settings"].all_columns,
+            TABLES_BY_NAME["workspace_settings"].json_columns,
+        )
         client.set_hosting(workspace_id, "live")
         self.push_views()
-        return {"userId": user.id, "workspaceId": workspace_id, "region": region_id, "apiKey": key}
+        return {
+            "userId": user.id,
+            "workspaceId": workspace_id,
+            "region": region_id,
+            "apiKey": key,
+        }
 
     def login(self, email: str, region_id: str) -> dict[str, Any]:
         user = self.store.one("SELECT * FROM users WHERE email = ?", (email,))
         if user is None or not self.store.has_region_account(user["id"], region_id):
             raise BadRequest(f"no account for {email} on region {region_id}")
         token = self.ids.token(40)
-        self.store.insert("sessions", {"token": token, "user_id": user["id"],
-                                       "region_id": region_id, "created_at": self.now()})
+        self.store.insert(
+            "sessions",
+            {
+                "token": token,
+                "user_id": user["id"],
+                "region_id": region_id,
+                "created_at": self.now(),
+            },
+        )
         return {"sessionToken": token, "userId": user["id"], "region": region_id}
 
     def session(self, token: str) -> dict[str, Any]:
@@ -430,8 +570,11 @@ class AccountsService:
 
 def _user_view(user: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": user["id"], "email": user["email"], "name": user["name"],
-        "status": user["status"], "profilePicture": user.get("profile_picture") or "",
+        "id": user["id"],
+        "email": user["email"],
+        "name": user["name"],
+        "status": user["status"],
+        "profilePicture": user.get("profile_picture") or "",
         "settings": user.get("settings"),
     }
 

@@ -60,8 +60,17 @@ SCHEMA = (
 )
 JSON_COLUMNS = frozenset({"settings", "checksums", "cleanup"})
 TABLES = (
-    "users", "workspaces", "memberships", "region_accounts", "api_keys", "addons",
-    "sessions", "transfers", "backups", "notifications", "faults",
+    "users",
+    "workspaces",
+    "memberships",
+    "region_accounts",
+    "api_keys",
+    "addons",
+    "sessions",
+    "transfers",
+    "backups",
+    "notifications",
+    "faults",
 )
 
 
@@ -79,7 +88,9 @@ class AccountsStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._conn = sqlite3.connect(
+            str(self.path), check_same_thread=False, isolation_level=None
+        )
         self._conn.row_factory = sqlite3.Row
         self.lock = threading.RLock()
         with self.lock:
@@ -111,7 +122,9 @@ class AccountsStore:
         with self.transaction() as conn:
             return conn.execute(sql, params).rowcount
 
-    def insert(self, table: str, row: dict[str, Any], conn: sqlite3.Connection | None = None) -> None:
+    def insert(
+        self, table: str, row: dict[str, Any], conn: sqlite3.Connection | None = None
+    ) -> None:
         values = {
             k: orjson.dumps(v).decode() if k in JSON_COLUMNS and v is not None else v
             for k, v in row.items()
@@ -125,13 +138,17 @@ class AccountsStore:
             with self.transaction() as own:
                 own.execute(sql, values)
 
-    def update(self, table: str, where: str, params: Sequence[Any], **values: Any) -> int:
+    def update(
+        self, table: str, where: str, params: Sequence[Any], **values: Any
+    ) -> int:
         encoded = [
             orjson.dumps(v).decode() if k in JSON_COLUMNS and v is not None else v
             for k, v in values.items()
         ]
         sets = ", ".join(f"{k} = ?" for k in values)
-        return self.execute(f"UPDATE {table} SET {sets} WHERE {where}", [*encoded, *params])
+        return self.execute(
+            f"UPDATE {table} SET {sets} WHERE {where}", [*encoded, *params]
+        )
 
     def get_meta(self, key: str) -> str | None:
         row = self.one("SELECT value FROM meta WHERE key = ?", (key,))

@@ -27,7 +27,7 @@ class ServiceSpec:
 
     def cli_args(self) -> list[str]:
         """Arguments after `regionsim serve` (host, port and data dir are the backend's)."""
-        args = [self.kind]
+        args: list[str] = [self.kind]
         if self.region_id is not None:
             args += ["--region-id", self.region_id]
         if self.accounts_url is not None:

@@ -31,6 +31,8 @@ class RegionState:
         self.view = AccountView()
         self.clock = SimClock()
         self.ids = IdGenerator(f"{seed}:{region_id}:runtime")
+        # Set once the accounts service has taken this region's address and sent a view.
+        self.registered = False
 
     def apply_view(self, view: AccountView) -> None:
         if view.version < self.view.version:
@@ -68,7 +70,9 @@ def authenticate(request: Request) -> Caller:
     if api_key is not None:
         user_id = state.view.keys.get(api_key)
         if user_id is None:
-            raise ApiKeyNotFound(hint=f"RT-04: key not issued by region {state.region_id}")
+            raise ApiKeyNotFound(
+                hint=f"RT-04: key not issued by region {state.region_id}"
+            )
         return Caller(user_id)
     token = state.view.addon_tokens.get(addon or "")
     if token is None:
@@ -97,7 +101,9 @@ class WorkspaceAccess:
         return self.membership["role"] in ADMIN_ROLES
 
 
-def workspace_access(request: Request, workspace_id: str | None = None) -> WorkspaceAccess:
+def workspace_access(
+    request: Request, workspace_id: str | None = None
+) -> WorkspaceAccess:
     """Authenticate, then check the workspace is served here, unlocked, and the caller's."""
     caller = authenticate(request)
     state = state_of(request)
@@ -123,7 +129,9 @@ def _not_here(state: RegionState, workspace_id: str) -> Exception:
     if home is None or home == state.region_id:
         return AccessDenied()
     url = state.view.base_urls.get(home, home)
-    return WorkspaceNotHere(workspace_id, f"RT-04: workspace is served by region {home} at {url}")
+    return WorkspaceNotHere(
+        workspace_id, f"RT-04: workspace is served by region {home} at {url}"
+    )
 
 
 def require_admin(access: WorkspaceAccess) -> None:

@@ -8,6 +8,8 @@ Rows travel as column lists and value arrays, JSON columns as their stored text.
 from __future__ import annotations
 
 import logging
+import sqlite3
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,8 +35,13 @@ def _table(name: str) -> str:
 async def health(request: Request) -> Response:
     state = state_of(request)
     return json_response(
-        {"status": "ok", "service": "region", "regionId": state.region_id,
-         "viewVersion": state.view.version}
+        {
+            "status": "ok" if state.registered else "starting",
+            "service": "region",
+            "regionId": state.region_id,
+            "viewVersion": state.view.version,
+        },
+        200 if state.registered else 503,
     )
 
 
@@ -95,20 +102,39 @@ async def import_rows(request: Request) -> Response:
     if columns != list(table.all_columns):
         raise BadRequest(f"columns of {table.name} must be {list(table.all_columns)}")
     rows = body.get("rows") or []
-    if any(r[1] != wid for r in rows):
-        raise BadRequest("every row must belong to the workspace in the path")
+    if any(len(r) != len(columns) or r[1] != wid for r in rows):
+        raise BadRequest(
+            "every row must have every column and belong to the workspace in the path"
+        )
+    # The region tags every row it stores with the table's residency category.
+    rows = [[r[0], r[1], table.residency, *r[3:]] for r in rows]
     marks = ", ".join("?" for _ in columns)
     names = ", ".join(f'"{c}"' for c in columns)
-    with state.store.transaction() as conn:
-        conn.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
-        if table.name == "time_entries":
-            desc = columns.index("description")
-            conn.executemany(
-                "INSERT INTO search_index (description, entry_id, workspace_id, residency) "
-                "VALUES (?, ?, ?, 'search-index')",
-                [(r[desc] or "", r[0], wid) for r in rows],
-            )
+    try:
+        with state.store.transaction() as conn:
+            _insert_batch(conn, table.name, names, marks, rows, columns, wid)
+    except sqlite3.IntegrityError as exc:
+        raise BadRequest(f"batch refused, nothing imported: {exc}") from None
     return json_response({"imported": len(rows)})
+
+
+def _insert_batch(
+    conn: sqlite3.Connection,
+    table: str,
+    names: str,
+    marks: str,
+    rows: list[list[object]],
+    columns: list[str],
+    wid: str,
+) -> None:
+    conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+    if table == "time_entries":
+        desc = columns.index("description")
+        conn.executemany(
+            "INSERT INTO search_index (description, entry_id, workspace_id, residency) "
+            "VALUES (?, ?, ?, 'search-index')",
+            [(r[desc] or "", r[0], wid) for r in rows],
+        )
 
 
 async def checksums(request: Request) -> Response:
@@ -140,3 +166,12 @@ async def reset(request: Request) -> Response:
         store.delete_workspace(workspace_id)
     return json_response({"status": "reset"})
 
+
+async def exit_now(request: Request) -> Response:
+    """Stop this region abruptly, as a crash would (the `stop-destination` fault)."""
+    import asyncio
+    import os
+
+    logger.warning("exiting on request: injected fault")
+    asyncio.get_running_loop().call_later(0.05, os._exit, 70)
+    return json_response({"status": "exiting"})

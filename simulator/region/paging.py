@@ -25,9 +25,13 @@ class Page:
         return (self.number - 1) * self.size
 
     @classmethod
-    def from_request(cls, request: Request, default_size: int = 50, max_size: int = MAX_PAGE_SIZE) -> Page:
+    def from_request(
+        cls, request: Request, default_size: int = 50, max_size: int = MAX_PAGE_SIZE
+    ) -> Page:
         number = query_int(request, "page", 1, minimum=1)
-        size = query_int(request, "page-size", default_size, minimum=1, maximum=max_size)
+        size = query_int(
+            request, "page-size", default_size, minimum=1, maximum=max_size
+        )
         return cls(number, size)
 
 

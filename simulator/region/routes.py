@@ -43,15 +43,40 @@ IMPLEMENTED: tuple[tuple[str, str, Handler, str], ...] = (
     ("GET", f"{WS}/projects/{{projectId}}/tasks", projects.get_tasks, "api"),
     ("POST", f"{WS}/projects/{{projectId}}/tasks", projects.create_task, "api"),
     ("GET", f"{WS}/projects/{{projectId}}/tasks/{{taskId}}", projects.get_task, "api"),
-    ("PUT", f"{WS}/projects/{{projectId}}/tasks/{{taskId}}", projects.update_task, "api"),
-    ("DELETE", f"{WS}/projects/{{projectId}}/tasks/{{taskId}}", projects.delete_task, "api"),
+    (
+        "PUT",
+        f"{WS}/projects/{{projectId}}/tasks/{{taskId}}",
+        projects.update_task,
+        "api",
+    ),
+    (
+        "DELETE",
+        f"{WS}/projects/{{projectId}}/tasks/{{taskId}}",
+        projects.delete_task,
+        "api",
+    ),
     ("POST", f"{WS}/time-entries", time_entries.create_time_entry, "api"),
-    ("GET", f"{WS}/time-entries/status/in-progress", time_entries.get_in_progress, "api"),
+    (
+        "GET",
+        f"{WS}/time-entries/status/in-progress",
+        time_entries.get_in_progress,
+        "api",
+    ),
     ("GET", f"{WS}/time-entries/{{id}}", time_entries.get_time_entry, "api"),
     ("PUT", f"{WS}/time-entries/{{id}}", time_entries.update_time_entry, "api"),
     ("DELETE", f"{WS}/time-entries/{{id}}", time_entries.delete_time_entry, "api"),
-    ("GET", f"{WS}/user/{{userId}}/time-entries", time_entries.get_time_entries_of_user, "api"),
-    ("POST", f"{WS}/user/{{userId}}/time-entries", time_entries.create_time_entry_for_user, "api"),
+    (
+        "GET",
+        f"{WS}/user/{{userId}}/time-entries",
+        time_entries.get_time_entries_of_user,
+        "api",
+    ),
+    (
+        "POST",
+        f"{WS}/user/{{userId}}/time-entries",
+        time_entries.create_time_entry_for_user,
+        "api",
+    ),
     ("PATCH", f"{WS}/user/{{userId}}/time-entries", time_entries.stop_timer, "api"),
     ("POST", f"{WS}/reports/detailed", reports.detailed_report, "reports"),
     ("POST", f"{WS}/reports/summary", reports.summary_report, "reports"),
@@ -63,6 +88,7 @@ INTERNAL_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("PUT", f"{INTERNAL}/view", internal.put_view),
     ("GET", f"{INTERNAL}/audit", internal.audit),
     ("POST", f"{INTERNAL}/reset", internal.reset),
+    ("POST", f"{INTERNAL}/exit", internal.exit_now),
     ("GET", f"{INTERNAL}/workspaces/{{workspaceId}}/hosting", internal.get_hosting),
     ("PUT", f"{INTERNAL}/workspaces/{{workspaceId}}/hosting", internal.set_hosting),
     ("GET", f"{INTERNAL}/workspaces/{{workspaceId}}/export", internal.export_rows),
@@ -70,6 +96,8 @@ INTERNAL_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", f"{INTERNAL}/workspaces/{{workspaceId}}/checksums", internal.checksums),
     ("DELETE", f"{INTERNAL}/workspaces/{{workspaceId}}", internal.delete_workspace),
 )
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 # The regular API is served under /api, the reports API under /report (and the
 # plural /reports that some clients use).
@@ -94,7 +122,9 @@ def _unimplemented() -> list[tuple[str, str, Handler, str]]:
     try:
         from simulator.coverage import load_operations
     except ImportError:  # the inventory is optional for a region server to run
-        logger.warning("operation inventory unavailable; unimplemented routes answer 404")
+        logger.warning(
+            "operation inventory unavailable; unimplemented routes answer 404"
+        )
         return []
     done = implemented_operations()
     return [
@@ -114,7 +144,9 @@ def build_routes() -> list[BaseRoute]:
         by_path[path][method] = handler
     routes: list[BaseRoute] = []
     # Literal segments before parameters, so /status/in-progress wins over /{id}.
-    for path in sorted(by_path, key=lambda p: (p.count("/"), "{" in p.rsplit("/", 1)[-1], p)):
+    for path in sorted(
+        by_path, key=lambda p: (p.count("/"), "{" in p.rsplit("/", 1)[-1], p)
+    ):
         methods = by_path[path]
         routes.append(Route(path, _dispatch(methods), methods=list(methods)))
     return routes
@@ -124,6 +156,10 @@ def _dispatch(methods: dict[str, Handler]) -> Callable[[Request], object]:
     wrapped = {m: api_endpoint(h) for m, h in methods.items()}
 
     async def endpoint(request: Request) -> Response:
+        if request.method in BODY_METHODS:
+            # Read the body first, so a handler never yields to the event loop between
+            # its lock check and its write: a transfer cannot lock in between (TR-06).
+            await request.body()
         return await wrapped[request.method](request)
 
     return endpoint

@@ -31,13 +31,27 @@ TABLES: tuple[Table, ...] = (
         ("settings", "hourly_rate", "cost_rate", "currencies"),
         frozenset({"settings", "hourly_rate", "cost_rate", "currencies"}),
     ),
-    Table("clients", "clients", ("name", "archived", "address", "email", "note", "currency_code")),
+    Table(
+        "clients",
+        "clients",
+        ("name", "archived", "address", "email", "note", "currency_code"),
+    ),
     Table(
         "projects",
         "projects",
         (
-            "name", "client_id", "color", "billable", "archived", "public", "template",
-            "note", "estimate", "hourly_rate", "cost_rate", "memberships",
+            "name",
+            "client_id",
+            "color",
+            "billable",
+            "archived",
+            "public",
+            "template",
+            "note",
+            "estimate",
+            "hourly_rate",
+            "cost_rate",
+            "memberships",
         ),
         frozenset({"estimate", "hourly_rate", "cost_rate", "memberships"}),
     ),
@@ -45,8 +59,16 @@ TABLES: tuple[Table, ...] = (
         "tasks",
         "tasks",
         (
-            "project_id", "name", "assignee_ids", "user_group_ids", "estimate", "billable",
-            "status", "budget_estimate", "hourly_rate", "cost_rate",
+            "project_id",
+            "name",
+            "assignee_ids",
+            "user_group_ids",
+            "estimate",
+            "billable",
+            "status",
+            "budget_estimate",
+            "hourly_rate",
+            "cost_rate",
         ),
         frozenset({"assignee_ids", "user_group_ids", "hourly_rate", "cost_rate"}),
     ),
@@ -55,8 +77,18 @@ TABLES: tuple[Table, ...] = (
         "time_entries",
         "time-entries",
         (
-            "user_id", "description", "start", "end", "billable", "project_id", "task_id",
-            "tag_ids", "type", "custom_fields", "is_locked", "created_at",
+            "user_id",
+            "description",
+            "start",
+            "end",
+            "billable",
+            "project_id",
+            "task_id",
+            "tag_ids",
+            "type",
+            "custom_fields",
+            "is_locked",
+            "created_at",
         ),
         frozenset({"tag_ids", "custom_fields"}),
     ),
@@ -64,7 +96,16 @@ TABLES: tuple[Table, ...] = (
     Table(
         "invoices",
         "invoices",
-        ("number", "client_id", "status", "currency", "amount", "issued_at", "due_at", "note"),
+        (
+            "number",
+            "client_id",
+            "status",
+            "currency",
+            "amount",
+            "issued_at",
+            "due_at",
+            "note",
+        ),
     ),
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
@@ -101,9 +142,7 @@ def create_statements() -> list[str]:
         )""",
     ]
     for table in TABLES:
-        cols = ", ".join(
-            f'"{c}" {_COLUMN_TYPES.get(c, "TEXT")}' for c in table.columns
-        )
+        cols = ", ".join(f'"{c}" {_COLUMN_TYPES.get(c, "TEXT")}' for c in table.columns)
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {table.name} (id TEXT PRIMARY KEY, "
             f"workspace_id TEXT NOT NULL, residency TEXT NOT NULL, {cols})"

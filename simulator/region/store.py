@@ -95,7 +95,8 @@ class RegionStore:
         cols = ", ".join(f'"{c}"' for c in table.all_columns)
         with self.transaction() as conn:
             conn.execute(
-                f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", _encode(table, row)
+                f"INSERT INTO {table.name} ({cols}) VALUES ({marks})",
+                _encode(table, row),
             )
             if table_name == "time_entries":
                 self._index_entries(conn, [row])
@@ -113,7 +114,9 @@ class RegionStore:
                 _encode(table, row),
             )
             if table_name == "time_entries":
-                conn.execute("DELETE FROM search_index WHERE entry_id = ?", (row["id"],))
+                conn.execute(
+                    "DELETE FROM search_index WHERE entry_id = ?", (row["id"],)
+                )
                 self._index_entries(conn, [row])
         return row
 
@@ -153,11 +156,15 @@ class RegionStore:
             args += [limit, offset]
         return [_decode(table, r) for r in self.query(sql, args)]
 
-    def count(self, table_name: str, where: str = "1=1", params: Sequence[Any] = ()) -> int:
+    def count(
+        self, table_name: str, where: str = "1=1", params: Sequence[Any] = ()
+    ) -> int:
         rows = self.query(f"SELECT COUNT(*) FROM {table_name} WHERE {where}", params)
         return int(rows[0][0])
 
-    def search_entries(self, workspace_id: str, text: str, limit: int = 50) -> list[str]:
+    def search_entries(
+        self, workspace_id: str, text: str, limit: int = 50
+    ) -> list[str]:
         """Ids of entries whose description matches ``text`` (the FTS5 index)."""
         phrase = '"' + text.replace('"', '""') + '"'
         rows = self.query(
@@ -186,7 +193,9 @@ class RegionStore:
     def all_hosting(self) -> list[Row]:
         return [dict(r) for r in self.query("SELECT * FROM hosted_workspaces")]
 
-    def set_hosting(self, workspace_id: str, state: str, since: float, **fields: Any) -> None:
+    def set_hosting(
+        self, workspace_id: str, state: str, since: float, **fields: Any
+    ) -> None:
         row = {
             "workspace_id": workspace_id,
             "state": state,
@@ -213,7 +222,9 @@ class RegionStore:
         cols = ", ".join(f'"{c}"' for c in table.all_columns)
         encoded = [_encode(table, {**r, "residency": table.residency}) for r in rows]
         with self.transaction() as conn:
-            conn.executemany(f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", encoded)
+            conn.executemany(
+                f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", encoded
+            )
             if table_name == "time_entries":
                 self._index_entries(conn, rows)
         return len(rows)
@@ -235,10 +246,16 @@ class RegionStore:
         removed = 0
         with self.transaction() as conn:
             for name in reversed(COPY_ORDER):
-                cursor = conn.execute(f"DELETE FROM {name} WHERE workspace_id = ?", (workspace_id,))
+                cursor = conn.execute(
+                    f"DELETE FROM {name} WHERE workspace_id = ?", (workspace_id,)
+                )
                 removed += cursor.rowcount
-            conn.execute("DELETE FROM search_index WHERE workspace_id = ?", (workspace_id,))
-            conn.execute("DELETE FROM hosted_workspaces WHERE workspace_id = ?", (workspace_id,))
+            conn.execute(
+                "DELETE FROM search_index WHERE workspace_id = ?", (workspace_id,)
+            )
+            conn.execute(
+                "DELETE FROM hosted_workspaces WHERE workspace_id = ?", (workspace_id,)
+            )
         return removed
 
     def checksums(self, workspace_id: str) -> dict[str, dict[str, Any]]:
@@ -250,10 +267,15 @@ class RegionStore:
                 digest = hashlib.sha256()
                 count = 0
                 cursor = self._conn.execute(
-                    f"SELECT * FROM {name} WHERE workspace_id = ? ORDER BY id", (workspace_id,)
+                    f"SELECT * FROM {name} WHERE workspace_id = ? ORDER BY id",
+                    (workspace_id,),
                 )
                 for record in cursor:
-                    digest.update(orjson.dumps(_decode(table, record), option=orjson.OPT_SORT_KEYS))
+                    digest.update(
+                        orjson.dumps(
+                            _decode(table, record), option=orjson.OPT_SORT_KEYS
+                        )
+                    )
                     count += 1
                 result[name] = {"count": count, "sha256": digest.hexdigest()}
         return result
@@ -262,7 +284,9 @@ class RegionStore:
         """Row counts per table and residency category, for the RD-01 audit."""
         audit: dict[str, dict[str, int]] = {}
         for name in (*COPY_ORDER, "search_index"):
-            rows = self.query(f"SELECT residency, COUNT(*) FROM {name} GROUP BY residency")
+            rows = self.query(
+                f"SELECT residency, COUNT(*) FROM {name} GROUP BY residency"
+            )
             audit[name] = {r[0]: r[1] for r in rows}
         return audit
 
@@ -270,6 +294,8 @@ class RegionStore:
         """Every workspace with any row here, hosted or not (for the invariant audit)."""
         seen: set[str] = set()
         for name in COPY_ORDER:
-            seen.update(r[0] for r in self.query(f"SELECT DISTINCT workspace_id FROM {name}"))
+            seen.update(
+                r[0] for r in self.query(f"SELECT DISTINCT workspace_id FROM {name}")
+            )
         seen.update(r["workspace_id"] for r in self.all_hosting())
         return sorted(seen)

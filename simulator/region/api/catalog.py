@@ -49,7 +49,11 @@ def tag_dto(row: Row) -> dict[str, Any]:
 async def get_clients(request: Request) -> Response:
     access = workspace_access(request)
     return list_rows(
-        request, state_of(request).store, "clients", access.workspace_id, client_dto,
+        request,
+        state_of(request).store,
+        "clients",
+        access.workspace_id,
+        client_dto,
         sort_columns=NAME_SORT,
     )
 
@@ -80,19 +84,28 @@ async def create_client(request: Request) -> Response:
 
 async def get_client(request: Request) -> Response:
     access = workspace_access(request)
-    row = fetch(state_of(request).store, "clients", access.workspace_id,
-                request.path_params["id"], "Client")
+    row = fetch(
+        state_of(request).store,
+        "clients",
+        access.workspace_id,
+        request.path_params["id"],
+        "Client",
+    )
     return json_response(client_dto(row))
 
 
 async def update_client(request: Request) -> Response:
     access = workspace_access(request)
     state = state_of(request)
-    row = fetch(state.store, "clients", access.workspace_id, request.path_params["id"], "Client")
+    row = fetch(
+        state.store, "clients", access.workspace_id, request.path_params["id"], "Client"
+    )
     body = await read_object(request)
     name = fields.text(body, "name", required=True, max_length=100)
     assert name is not None
-    if name_taken(state.store, "clients", access.workspace_id, name, except_id=row["id"]):
+    if name_taken(
+        state.store, "clients", access.workspace_id, name, except_id=row["id"]
+    ):
         raise BadRequest("Client with this name already exists")
     row.update(
         name=name.strip(),
@@ -108,7 +121,9 @@ async def update_client(request: Request) -> Response:
 async def delete_client(request: Request) -> Response:
     access = workspace_access(request)
     state = state_of(request)
-    row = fetch(state.store, "clients", access.workspace_id, request.path_params["id"], "Client")
+    row = fetch(
+        state.store, "clients", access.workspace_id, request.path_params["id"], "Client"
+    )
     if not row["archived"]:
         raise BadRequest("Cannot delete an active client")
     state.store.delete("clients", access.workspace_id, row["id"])
@@ -121,7 +136,11 @@ async def delete_client(request: Request) -> Response:
 async def get_tags(request: Request) -> Response:
     access = workspace_access(request)
     return list_rows(
-        request, state_of(request).store, "tags", access.workspace_id, tag_dto,
+        request,
+        state_of(request).store,
+        "tags",
+        access.workspace_id,
+        tag_dto,
         sort_columns=NAME_SORT,
     )
 
@@ -148,15 +167,22 @@ async def create_tag(request: Request) -> Response:
 
 async def get_tag(request: Request) -> Response:
     access = workspace_access(request)
-    row = fetch(state_of(request).store, "tags", access.workspace_id,
-                request.path_params["id"], "Tag")
+    row = fetch(
+        state_of(request).store,
+        "tags",
+        access.workspace_id,
+        request.path_params["id"],
+        "Tag",
+    )
     return json_response(tag_dto(row))
 
 
 async def update_tag(request: Request) -> Response:
     access = workspace_access(request)
     state = state_of(request)
-    row = fetch(state.store, "tags", access.workspace_id, request.path_params["id"], "Tag")
+    row = fetch(
+        state.store, "tags", access.workspace_id, request.path_params["id"], "Tag"
+    )
     body = await read_object(request)
     name = fields.text(body, "name", required=True, max_length=100)
     assert name is not None
@@ -171,6 +197,8 @@ async def update_tag(request: Request) -> Response:
 async def delete_tag(request: Request) -> Response:
     access = workspace_access(request)
     state = state_of(request)
-    row = fetch(state.store, "tags", access.workspace_id, request.path_params["id"], "Tag")
+    row = fetch(
+        state.store, "tags", access.workspace_id, request.path_params["id"], "Tag"
+    )
     state.store.delete("tags", access.workspace_id, row["id"])
     return json_response(tag_dto(row))

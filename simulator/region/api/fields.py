@@ -15,8 +15,14 @@ def invalid(field: str, detail: str) -> BadRequest:
     return BadRequest(f"You entered invalid value for field: [{field}]. {detail}")
 
 
-def text(body: dict[str, Any], field: str, *, required: bool = False, max_length: int = 250,
-         default: str | None = None) -> str | None:
+def text(
+    body: dict[str, Any],
+    field: str,
+    *,
+    required: bool = False,
+    max_length: int = 250,
+    default: str | None = None,
+) -> str | None:
     value = body.get(field)
     if value is None:
         if required:
@@ -49,7 +55,9 @@ def color(body: dict[str, Any], field: str = "color", default: str = "#03A9F4") 
     return value
 
 
-def instant(body: dict[str, Any], field: str, *, required: bool = False) -> float | None:
+def instant(
+    body: dict[str, Any], field: str, *, required: bool = False
+) -> float | None:
     value = body.get(field)
     if value is None:
         if required:
@@ -60,7 +68,9 @@ def instant(body: dict[str, Any], field: str, *, required: bool = False) -> floa
     try:
         return parse_iso(value)
     except ValueError:
-        raise invalid(field, f"{value!r} is not a date-time like 2026-01-01T09:00:00Z.") from None
+        raise invalid(
+            field, f"{value!r} is not a date-time like 2026-01-01T09:00:00Z."
+        ) from None
 
 
 def id_list(body: dict[str, Any], field: str) -> list[str]:
@@ -72,20 +82,26 @@ def id_list(body: dict[str, Any], field: str) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def rate(body: dict[str, Any], field: str, currency: str = "USD") -> dict[str, Any] | None:
+def rate(
+    body: dict[str, Any], field: str, currency: str = "USD"
+) -> dict[str, Any] | None:
     value = body.get(field)
     if value is None:
         return None
-    if not isinstance(value, dict) or not isinstance(value.get("amount"), int) or isinstance(
-        value.get("amount"), bool
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("amount"), int)
+        or isinstance(value.get("amount"), bool)
     ):
-        raise invalid(field, "Expected {\"amount\": <integer cents>}.")
+        raise invalid(field, 'Expected {"amount": <integer cents>}.')
     if value["amount"] < 0:
         raise invalid(field, "The amount can't be negative.")
     return {"amount": value["amount"], "currency": value.get("currency") or currency}
 
 
-def choice(body: dict[str, Any], field: str, options: tuple[str, ...], default: str) -> str:
+def choice(
+    body: dict[str, Any], field: str, options: tuple[str, ...], default: str
+) -> str:
     value = body.get(field, default)
     if value not in options:
         raise invalid(field, f"Expected one of {', '.join(options)}.")

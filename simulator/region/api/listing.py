@@ -15,7 +15,9 @@ from simulator.region.store import RegionStore, Row
 from simulator.web import query_bool
 
 
-def fetch(store: RegionStore, table: str, workspace_id: str, row_id: str, entity: str) -> Row:
+def fetch(
+    store: RegionStore, table: str, workspace_id: str, row_id: str, entity: str
+) -> Row:
     """A row of this workspace, or the real service's 400 "<Entity> doesn't belong"."""
     row = store.get(table, workspace_id, check_id(row_id, entity))
     if row is None:
@@ -61,7 +63,9 @@ def list_rows(
             f"You entered invalid value for field: [sort-column]. Expected one of "
             f"{', '.join(sort_columns)}."
         )
-    direction = "DESC" if request.query_params.get("sort-order") == "DESCENDING" else "ASC"
+    direction = (
+        "DESC" if request.query_params.get("sort-order") == "DESCENDING" else "ASC"
+    )
     condition = " AND ".join(where)
     total = store.count(table, condition, params)
     rows = store.select(
@@ -76,8 +80,13 @@ def list_rows(
 
 
 def name_taken(
-    store: RegionStore, table: str, workspace_id: str, name: str, except_id: str | None = None,
-    extra_where: str = "", extra_params: tuple[Any, ...] = (),
+    store: RegionStore,
+    table: str,
+    workspace_id: str,
+    name: str,
+    except_id: str | None = None,
+    extra_where: str = "",
+    extra_params: tuple[Any, ...] = (),
 ) -> bool:
     where = "workspace_id = ? AND lower(name) = lower(?) AND id != ?"
     params: list[Any] = [workspace_id, name, except_id or ""]

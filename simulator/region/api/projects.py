@@ -20,17 +20,23 @@ TASK_SORT = {"ID": "id", "NAME": "lower(name)"}
 TASK_STATUSES = ("ACTIVE", "DONE")
 
 
-def tracked_seconds(store: RegionStore, workspace_id: str, column: str, value: str) -> int:
+def tracked_seconds(
+    store: RegionStore, workspace_id: str, column: str, value: str
+) -> int:
     rows = store.query(
-        f"SELECT COALESCE(SUM(\"end\" - start), 0) FROM time_entries "
-        f"WHERE workspace_id = ? AND {column} = ? AND \"end\" IS NOT NULL",
+        f'SELECT COALESCE(SUM("end" - start), 0) FROM time_entries '
+        f'WHERE workspace_id = ? AND {column} = ? AND "end" IS NOT NULL',
         (workspace_id, value),
     )
     return int(rows[0][0])
 
 
 def project_dto(store: RegionStore, row: Row) -> dict[str, Any]:
-    client = store.get("clients", row["workspace_id"], row["client_id"]) if row["client_id"] else None
+    client = (
+        store.get("clients", row["workspace_id"], row["client_id"])
+        if row["client_id"]
+        else None
+    )
     return {
         "id": row["id"],
         "name": row["name"],
@@ -43,7 +49,9 @@ def project_dto(store: RegionStore, row: Row) -> dict[str, Any]:
         "public": bool(row["public"]),
         "template": bool(row["template"]),
         "note": row["note"] or "",
-        "duration": iso_duration(tracked_seconds(store, row["workspace_id"], "project_id", row["id"])),
+        "duration": iso_duration(
+            tracked_seconds(store, row["workspace_id"], "project_id", row["id"])
+        ),
         "estimate": row["estimate"] or {"estimate": "PT0S", "type": "AUTO"},
         "budgetEstimate": None,
         "estimateReset": None,
@@ -63,7 +71,9 @@ def task_dto(store: RegionStore, row: Row) -> dict[str, Any]:
         "assigneeIds": assignees,
         "userGroupIds": row["user_group_ids"] or [],
         "estimate": row["estimate"] or "PT0S",
-        "duration": iso_duration(tracked_seconds(store, row["workspace_id"], "task_id", row["id"])),
+        "duration": iso_duration(
+            tracked_seconds(store, row["workspace_id"], "task_id", row["id"])
+        ),
         "billable": bool(row["billable"]),
         "budgetEstimate": row["budget_estimate"] or 0,
         "status": row["status"],
@@ -72,7 +82,9 @@ def task_dto(store: RegionStore, row: Row) -> dict[str, Any]:
     }
 
 
-def _client_id(state_store: RegionStore, workspace_id: str, body: dict[str, Any]) -> str | None:
+def _client_id(
+    state_store: RegionStore, workspace_id: str, body: dict[str, Any]
+) -> str | None:
     value = body.get("clientId")
     if value in (None, ""):
         return None
@@ -84,15 +96,22 @@ def _estimate(body: dict[str, Any]) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise fields.invalid("estimate", "Expected {\"estimate\": \"PT1H\", \"type\": \"MANUAL\"}.")
+        raise fields.invalid(
+            "estimate", 'Expected {"estimate": "PT1H", "type": "MANUAL"}.'
+        )
     try:
         parse_duration(str(value.get("estimate", "PT0S")))
     except ValueError as exc:
         raise fields.invalid("estimate.estimate", str(exc)) from None
-    return {"estimate": value.get("estimate", "PT0S"), "type": value.get("type", "AUTO")}
+    return {
+        "estimate": value.get("estimate", "PT0S"),
+        "type": value.get("type", "AUTO"),
+    }
 
 
-def _project_fields(store: RegionStore, access: WorkspaceAccess, body: dict[str, Any]) -> Row:
+def _project_fields(
+    store: RegionStore, access: WorkspaceAccess, body: dict[str, Any]
+) -> Row:
     name = fields.text(body, "name", required=True)
     assert name is not None
     return {
@@ -111,13 +130,20 @@ def _project_fields(store: RegionStore, access: WorkspaceAccess, body: dict[str,
 async def get_projects(request: Request) -> Response:
     access = workspace_access(request)
     store = state_of(request).store
-    extra, params = "", ()
+    extra = ""
+    params: tuple[object, ...] = ()
     billable = query_bool(request, "billable")
     if billable is not None:
         extra, params = "billable = ?", (int(billable),)
     return list_rows(
-        request, store, "projects", access.workspace_id, lambda r: project_dto(store, r),
-        sort_columns=PROJECT_SORT, extra_where=extra, extra_params=params,
+        request,
+        store,
+        "projects",
+        access.workspace_id,
+        lambda r: project_dto(store, r),
+        sort_columns=PROJECT_SORT,
+        extra_where=extra,
+        extra_params=params,
     )
 
 
@@ -148,18 +174,31 @@ async def create_project(request: Request) -> Response:
 async def get_project(request: Request) -> Response:
     access = workspace_access(request)
     store = state_of(request).store
-    row = fetch(store, "projects", access.workspace_id, request.path_params["projectId"], "Project")
+    row = fetch(
+        store,
+        "projects",
+        access.workspace_id,
+        request.path_params["projectId"],
+        "Project",
+    )
     return json_response(project_dto(store, row))
 
 
 async def update_project(request: Request) -> Response:
     access = workspace_access(request)
     state = state_of(request)
-    row = fetch(state.store, "projects", access.workspace_id,
-                request.path_params["projectId"], "Project")
+    row = fetch(
+        state.store,
+        "projects",
+        access.workspace_id,
+        request.path_params["projectId"],
+        "Project",
+    )
     body = await read_object(request)
     values = _project_fields(state.store, access, body)
-    if name_taken(state.store, "projects", access.workspace_id, values["name"], row["id"]):
+    if name_taken(
+        state.store, "projects", access.workspace_id, values["name"], row["id"]
+    ):
         raise BadRequest("Project with this name already exists")
     row.update(values, archived=fields.flag(body, "archived"))
     # Omitted rates are kept, unlike every other field of the replace.
@@ -173,14 +212,21 @@ async def update_project(request: Request) -> Response:
 async def delete_project(request: Request) -> Response:
     access = workspace_access(request)
     state = state_of(request)
-    row = fetch(state.store, "projects", access.workspace_id,
-                request.path_params["projectId"], "Project")
+    row = fetch(
+        state.store,
+        "projects",
+        access.workspace_id,
+        request.path_params["projectId"],
+        "Project",
+    )
     if not row["archived"]:
         raise BadRequest("Cannot delete an active project")
     dto = project_dto(state.store, row)
     with state.store.transaction() as conn:
-        conn.execute("DELETE FROM tasks WHERE project_id = ? AND workspace_id = ?",
-                     (row["id"], access.workspace_id))
+        conn.execute(
+            "DELETE FROM tasks WHERE project_id = ? AND workspace_id = ?",
+            (row["id"], access.workspace_id),
+        )
         conn.execute("DELETE FROM projects WHERE id = ?", (row["id"],))
     return json_response(dto)
 
@@ -189,8 +235,13 @@ async def delete_project(request: Request) -> Response:
 
 
 def _project_of(request: Request, access: WorkspaceAccess) -> Row:
-    return fetch(state_of(request).store, "projects", access.workspace_id,
-                 request.path_params["projectId"], "Project")
+    return fetch(
+        state_of(request).store,
+        "projects",
+        access.workspace_id,
+        request.path_params["projectId"],
+        "Project",
+    )
 
 
 def _task_fields(body: dict[str, Any]) -> Row:
@@ -211,7 +262,9 @@ def _task_fields(body: dict[str, Any]) -> Row:
         "user_group_ids": fields.id_list(body, "userGroupIds"),
         "estimate": estimate or "PT0S",
         "status": fields.choice(body, "status", TASK_STATUSES, "ACTIVE"),
-        "budget_estimate": body.get("budgetEstimate") if isinstance(body.get("budgetEstimate"), int) else 0,
+        "budget_estimate": body.get("budgetEstimate")
+        if isinstance(body.get("budgetEstimate"), int)
+        else 0,
     }
 
 
@@ -219,14 +272,22 @@ async def get_tasks(request: Request) -> Response:
     access = workspace_access(request)
     store = state_of(request).store
     project = _project_of(request, access)
-    extra, params = "project_id = ?", (project["id"],)
+    extra = "project_id = ?"
+    params: tuple[object, ...] = (project["id"],)
     active = query_bool(request, "is-active")
     if active is not None:
         extra += " AND status = ?"
         params = (project["id"], "ACTIVE" if active else "DONE")
     return list_rows(
-        request, store, "tasks", access.workspace_id, lambda r: task_dto(store, r),
-        sort_columns=TASK_SORT, extra_where=extra, extra_params=params, archived_column=None,
+        request,
+        store,
+        "tasks",
+        access.workspace_id,
+        lambda r: task_dto(store, r),
+        sort_columns=TASK_SORT,
+        extra_where=extra,
+        extra_params=params,
+        archived_column=None,
     )
 
 
@@ -236,8 +297,14 @@ async def create_task(request: Request) -> Response:
     project = _project_of(request, access)
     body = await read_object(request)
     values = _task_fields(body)
-    if name_taken(state.store, "tasks", access.workspace_id, values["name"],
-                  extra_where="project_id = ?", extra_params=(project["id"],)):
+    if name_taken(
+        state.store,
+        "tasks",
+        access.workspace_id,
+        values["name"],
+        extra_where="project_id = ?",
+        extra_params=(project["id"],),
+    ):
         raise BadRequest("Task with this name already exists")
     row = state.store.insert(
         "tasks",
@@ -256,8 +323,13 @@ async def create_task(request: Request) -> Response:
 
 def _task(request: Request, access: WorkspaceAccess) -> Row:
     project = _project_of(request, access)
-    row = fetch(state_of(request).store, "tasks", access.workspace_id,
-                request.path_params["taskId"], "Task")
+    row = fetch(
+        state_of(request).store,
+        "tasks",
+        access.workspace_id,
+        request.path_params["taskId"],
+        "Task",
+    )
     if row["project_id"] != project["id"]:
         raise fields.invalid("taskId", "Task doesn't belong to Project")
     return row
@@ -274,8 +346,15 @@ async def update_task(request: Request) -> Response:
     row = _task(request, access)
     body = await read_object(request)
     values = _task_fields(body)
-    if name_taken(state.store, "tasks", access.workspace_id, values["name"], row["id"],
-                  extra_where="project_id = ?", extra_params=(row["project_id"],)):
+    if name_taken(
+        state.store,
+        "tasks",
+        access.workspace_id,
+        values["name"],
+        row["id"],
+        extra_where="project_id = ?",
+        extra_params=(row["project_id"],),
+    ):
         raise BadRequest("Task with this name already exists")
     row.update(values, billable=fields.flag(body, "billable", bool(row["billable"])))
     state.store.replace("tasks", row)

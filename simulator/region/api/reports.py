@@ -33,13 +33,15 @@ def _stamp(ts: float, zone: ZoneInfo) -> str:
     return datetime.fromtimestamp(int(ts), zone).isoformat()
 
 
-def _entries(request: Request, access: WorkspaceAccess, body: dict[str, Any]) -> list[Row]:
+def _entries(
+    request: Request, access: WorkspaceAccess, body: dict[str, Any]
+) -> list[Row]:
     start = fields.instant(body, "dateRangeStart", required=True)
     end = fields.instant(body, "dateRangeEnd", required=True)
     assert start is not None and end is not None
     if end < start:
         raise BadRequest("dateRangeEnd must not be before dateRangeStart")
-    where = ['workspace_id = ?', 'start >= ?', 'start <= ?', '"end" IS NOT NULL']
+    where = ["workspace_id = ?", "start >= ?", "start <= ?", '"end" IS NOT NULL']
     params: list[Any] = [access.workspace_id, start, end]
     users = body.get("users") or {}
     ids = users.get("ids") if isinstance(users, dict) else None
@@ -66,12 +68,22 @@ def _entries(request: Request, access: WorkspaceAccess, body: dict[str, Any]) ->
 class _Names:
     """Looks up names of projects, clients, tasks, tags and users once per report."""
 
-    def __init__(self, store: RegionStore, access: WorkspaceAccess, users: dict[str, Any]) -> None:
+    def __init__(
+        self, store: RegionStore, access: WorkspaceAccess, users: dict[str, Any]
+    ) -> None:
         wid = access.workspace_id
-        self.projects = {r["id"]: r for r in store.select("projects", "workspace_id = ?", (wid,))}
-        self.clients = {r["id"]: r for r in store.select("clients", "workspace_id = ?", (wid,))}
-        self.tasks = {r["id"]: r for r in store.select("tasks", "workspace_id = ?", (wid,))}
-        self.tags = {r["id"]: r for r in store.select("tags", "workspace_id = ?", (wid,))}
+        self.projects = {
+            r["id"]: r for r in store.select("projects", "workspace_id = ?", (wid,))
+        }
+        self.clients = {
+            r["id"]: r for r in store.select("clients", "workspace_id = ?", (wid,))
+        }
+        self.tasks = {
+            r["id"]: r for r in store.select("tasks", "workspace_id = ?", (wid,))
+        }
+        self.tags = {
+            r["id"]: r for r in store.select("tags", "workspace_id = ?", (wid,))
+        }
         self.users = users
 
     def project(self, row: Row) -> Row | None:
@@ -79,7 +91,11 @@ class _Names:
 
     def client(self, row: Row) -> Row | None:
         project = self.project(row)
-        return self.clients.get(project["client_id"]) if project and project["client_id"] else None
+        return (
+            self.clients.get(project["client_id"])
+            if project and project["client_id"]
+            else None
+        )
 
 
 def _detailed_row(row: Row, names: _Names, zone: ZoneInfo) -> dict[str, Any]:
@@ -101,7 +117,9 @@ def _detailed_row(row: Row, names: _Names, zone: ZoneInfo) -> dict[str, Any]:
         "taskName": task["name"] if task else None,
         "billable": bool(row["billable"]),
         "tags": [
-            {"id": t, "name": names.tags[t]["name"]} for t in (row["tag_ids"] or []) if t in names.tags
+            {"id": t, "name": names.tags[t]["name"]}
+            for t in (row["tag_ids"] or [])
+            if t in names.tags
         ],
         "approvalRequestId": None,
         "locked": bool(row["is_locked"]),
@@ -139,20 +157,27 @@ async def detailed_report(request: Request) -> Response:
     if not isinstance(page, int) or page < 1:
         raise fields.invalid("detailedFilter.page", "Expected a number of at least 1.")
     if not isinstance(size, int) or not 1 <= size <= MAX_REPORT_PAGE_SIZE:
-        raise fields.invalid("detailedFilter.pageSize", "Expected a number from 1 to 1000.")
+        raise fields.invalid(
+            "detailedFilter.pageSize", "Expected a number from 1 to 1000."
+        )
     zone = _zone(body)
     rows = _entries(request, access, body)
     names = _Names(state_of(request).store, access, state_of(request).view.users)
     window = rows[(page - 1) * size : page * size]
     return json_response(
-        {"totals": _totals(rows), "timeentries": [_detailed_row(r, names, zone) for r in window]}
+        {
+            "totals": _totals(rows),
+            "timeentries": [_detailed_row(r, names, zone) for r in window],
+        }
     )
 
 
 def _group_key(group: str, row: Row, names: _Names, zone: ZoneInfo) -> tuple[str, str]:
     if group == "PROJECT":
         project = names.project(row)
-        return (project["id"], project["name"]) if project else ("", "(Without project)")
+        return (
+            (project["id"], project["name"]) if project else ("", "(Without project)")
+        )
     if group == "CLIENT":
         client = names.client(row)
         return (client["id"], client["name"]) if client else ("", "(Without client)")
@@ -172,12 +197,16 @@ def _group_key(group: str, row: Row, names: _Names, zone: ZoneInfo) -> tuple[str
     return row["id"], row["description"] or ""
 
 
-def _summarize(rows: list[Row], groups: list[str], names: _Names, zone: ZoneInfo) -> list[dict[str, Any]]:
+def _summarize(
+    rows: list[Row], groups: list[str], names: _Names, zone: ZoneInfo
+) -> list[dict[str, Any]]:
     buckets: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in rows:
         buckets[_group_key(groups[0], row, names, zone)].append(row)
     result = []
-    for (key, name), members in sorted(buckets.items(), key=lambda kv: kv[0][1].lower()):
+    for (key, name), members in sorted(
+        buckets.items(), key=lambda kv: kv[0][1].lower()
+    ):
         item: dict[str, Any] = {
             "_id": key,
             "name": name,
@@ -205,9 +234,12 @@ async def summary_report(request: Request) -> Response:
         or any(g not in SUMMARY_GROUPS for g in groups)
     ):
         raise fields.invalid(
-            "summaryFilter.groups", f"Expected one to three of {', '.join(SUMMARY_GROUPS)}."
+            "summaryFilter.groups",
+            f"Expected one to three of {', '.join(SUMMARY_GROUPS)}.",
         )
     zone = _zone(body)
     rows = _entries(request, access, body)
     names = _Names(state_of(request).store, access, state_of(request).view.users)
-    return json_response({"totals": _totals(rows), "groupOne": _summarize(rows, groups, names, zone)})
+    return json_response(
+        {"totals": _totals(rows), "groupOne": _summarize(rows, groups, names, zone)}
+    )

@@ -8,10 +8,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from simulator.clock import iso, iso_duration, parse_iso
-from simulator.errors import AccessDenied, BadRequest, EntityNotFound, MalformedRequest, TimerNotRunning
+from simulator.errors import (
+    AccessDenied,
+    BadRequest,
+    EntityNotFound,
+    MalformedRequest,
+    TimerNotRunning,
+)
 from simulator.region.api import fields
 from simulator.region.api.listing import fetch
-from simulator.region.context import RegionState, WorkspaceAccess, check_id, state_of, workspace_access
+from simulator.region.context import (
+    RegionState,
+    WorkspaceAccess,
+    check_id,
+    state_of,
+    workspace_access,
+)
 from simulator.region.paging import Page, paged_response
 from simulator.region.store import Row
 from simulator.web import empty_response, json_response, query_bool, read_object
@@ -57,7 +69,9 @@ def _target_user(access: WorkspaceAccess, user_id: str) -> str:
     return user_id
 
 
-def _entry_fields(state: RegionState, access: WorkspaceAccess, body: dict[str, Any]) -> Row:
+def _entry_fields(
+    state: RegionState, access: WorkspaceAccess, body: dict[str, Any]
+) -> Row:
     """Validate a create or replace body; every reference must belong to the workspace."""
     start = fields.instant(body, "start", required=True)
     end = fields.instant(body, "end")
@@ -82,7 +96,8 @@ def _entry_fields(state: RegionState, access: WorkspaceAccess, body: dict[str, A
     if not isinstance(custom, list):
         raise fields.invalid("customFields", "Expected a list.")
     return {
-        "description": fields.text(body, "description", max_length=3000, default="") or "",
+        "description": fields.text(body, "description", max_length=3000, default="")
+        or "",
         "start": start,
         "end": end,
         "billable": fields.flag(body, "billable"),
@@ -94,7 +109,9 @@ def _entry_fields(state: RegionState, access: WorkspaceAccess, body: dict[str, A
     }
 
 
-def _stop_running(state: RegionState, workspace_id: str, user_id: str, at: float) -> Row | None:
+def _stop_running(
+    state: RegionState, workspace_id: str, user_id: str, at: float
+) -> Row | None:
     running = state.store.select(
         "time_entries",
         'workspace_id = ? AND user_id = ? AND "end" IS NULL',
@@ -140,8 +157,13 @@ async def create_time_entry_for_user(request: Request) -> Response:
 
 
 def _own_entry(request: Request, access: WorkspaceAccess) -> Row:
-    row = fetch(state_of(request).store, "time_entries", access.workspace_id,
-                request.path_params["id"], "Time entry")
+    row = fetch(
+        state_of(request).store,
+        "time_entries",
+        access.workspace_id,
+        request.path_params["id"],
+        "Time entry",
+    )
     if row["user_id"] != access.user_id and not access.is_admin:
         raise EntityNotFound("Time entry")
     return row
@@ -208,14 +230,20 @@ async def get_time_entries_of_user(request: Request) -> Response:
         params.append(tag)
     description = request.query_params.get("description")
     if description:
-        matches = state.store.search_entries(access.workspace_id, description, limit=100000)
+        matches = state.store.search_entries(
+            access.workspace_id, description, limit=100000
+        )
         where.append(f"id IN ({','.join('?' * len(matches)) or 'NULL'})")
         params.extend(matches)
     condition = " AND ".join(where)
     total = state.store.count("time_entries", condition, params)
     rows = state.store.select(
-        "time_entries", condition, params, order="start DESC, id DESC",
-        limit=page.size, offset=page.offset,
+        "time_entries",
+        condition,
+        params,
+        order="start DESC, id DESC",
+        limit=page.size,
+        offset=page.offset,
     )
     return paged_response([entry_dto(r) for r in rows], page, total)
 
@@ -243,6 +271,12 @@ async def get_in_progress(request: Request) -> Response:
         where += " AND user_id = ?"
         params = (access.workspace_id, access.user_id)
     total = state.store.count("time_entries", where, params)
-    rows = state.store.select("time_entries", where, params, order="start DESC",
-                              limit=page.size, offset=page.offset)
+    rows = state.store.select(
+        "time_entries",
+        where,
+        params,
+        order="start DESC",
+        limit=page.size,
+        offset=page.offset,
+    )
     return paged_response([entry_dto(r) for r in rows], page, total)

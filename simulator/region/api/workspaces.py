@@ -19,7 +19,12 @@ from simulator.region.paging import Page, paginate
 from simulator.region.store import LIVE, LOCKED
 from simulator.web import json_response, query_bool
 
-USER_SORT_COLUMNS = {"ID": "id", "EMAIL": "email", "NAME": "name", "NAME_LOWERCASE": "name"}
+USER_SORT_COLUMNS = {
+    "ID": "id",
+    "EMAIL": "email",
+    "NAME": "name",
+    "NAME_LOWERCASE": "name",
+}
 MEMBER_STATUSES = ("PENDING", "ACTIVE", "DECLINED", "INACTIVE", "ALL")
 
 
@@ -44,7 +49,9 @@ def served_workspaces(state: RegionState, user_id: str) -> list[dict[str, Any]]:
     return sorted(result, key=lambda w: str(w["id"]))
 
 
-def user_dto(state: RegionState, user: dict[str, Any], memberships: bool) -> dict[str, Any]:
+def user_dto(
+    state: RegionState, user: dict[str, Any], memberships: bool
+) -> dict[str, Any]:
     workspaces = served_workspaces(state, user["id"])
     first = workspaces[0]["id"] if workspaces else None
     return {
@@ -69,12 +76,16 @@ def user_dto(state: RegionState, user: dict[str, Any], memberships: bool) -> dic
 
 
 def workspace_dto(state: RegionState, workspace: dict[str, Any]) -> dict[str, Any]:
-    settings = state.store.get("workspace_settings", workspace["id"], workspace["id"]) or {}
+    settings = (
+        state.store.get("workspace_settings", workspace["id"], workspace["id"]) or {}
+    )
     return {
         "id": workspace["id"],
         "name": workspace["name"],
         "imageUrl": workspace.get("imageUrl", ""),
-        "memberships": [membership_dto(workspace["id"], m) for m in workspace["memberships"]],
+        "memberships": [
+            membership_dto(workspace["id"], m) for m in workspace["memberships"]
+        ],
         "hourlyRate": settings.get("hourly_rate") or {"amount": 0, "currency": "USD"},
         "costRate": settings.get("cost_rate") or {"amount": 0, "currency": "USD"},
         "currencies": settings.get("currencies") or [],
@@ -106,7 +117,10 @@ async def get_workspaces(request: Request) -> Response:
         workspaces = [w for w in workspaces if w["id"] == caller.addon_workspace_id]
     if roles:
         workspaces = [
-            w for w in workspaces if (state.view.membership(w["id"], caller.user_id) or {}).get("role") in roles
+            w
+            for w in workspaces
+            if (state.view.membership(w["id"], caller.user_id) or {}).get("role")
+            in roles
         ]
     return json_response([workspace_dto(state, w) for w in workspaces])
 
@@ -148,5 +162,8 @@ async def get_users_of_workspace(request: Request) -> Response:
             dto["memberships"] = [membership_dto(access.workspace_id, member)]
         users.append(dto)
     key = USER_SORT_COLUMNS[sort]
-    users.sort(key=lambda u: str(u[key]).lower(), reverse=request.query_params.get("sort-order") == "DESCENDING")
+    users.sort(
+        key=lambda u: str(u[key]).lower(),
+        reverse=request.query_params.get("sort-order") == "DESCENDING",
+    )
     return paginate(users, page)
