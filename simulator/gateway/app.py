@@ -166,7 +166,7 @@ class Gateway:
             upstream = await self.client.request(
                 request.method,
                 url,
-                params=httpx.QueryParams(request.query_params.multi_items()),
+                params=request.url.query,
                 headers=headers,
                 content=body,
             )
