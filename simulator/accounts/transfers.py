@@ -370,6 +370,7 @@ class TransferOrchestrator:
                     self.fail(
                         transfer["id"],
                         "the transfer did not finish within 12 hours (TR-08)",
+                        at=transfer["deadline"],
                     )
                 elif transfer["phase"] == "waiting" and now >= transfer["completes_at"]:
                     self._complete(transfer)
@@ -385,7 +386,8 @@ class TransferOrchestrator:
         fault = (transfer["cleanup"] or {}).get("fault")
         try:
             self._phase(transfer["id"], "finalizing", fault)
-            now = self.service.now()
+            # The clock may have jumped past the modelled end: the move ended then.
+            now = transfer["completes_at"]
             self.service.region(dest).set_hosting(
                 wid, "live", transferId=transfer["id"]
             )
@@ -454,7 +456,7 @@ class TransferOrchestrator:
                     (user_id, source),
                 )
 
-    def fail(self, transfer_id: str, reason: str) -> None:
+    def fail(self, transfer_id: str, reason: str, at: float | None = None) -> None:
         """TR-09: source unlocked and unchanged, nothing left on the destination."""
         with self._tick_lock:
             transfer = self._get(transfer_id)
@@ -465,7 +467,7 @@ class TransferOrchestrator:
                 transfer["source"],
                 transfer["destination"],
             )
-            now = self.service.now()
+            now = self.service.now() if at is None else at
             self.store.update("transfers", "id = ?", (transfer_id,), status="failed")
             idle = self._idle.get(transfer_id)
             if idle is not None and threading.current_thread() is not self._threads.get(
