@@ -56,6 +56,12 @@ class RegionAccountRequest(BaseModel):
     region: str
 
 
+class MemberRequest(BaseModel):
+    userId: str
+    role: str = "MEMBER"
+    status: str = "ACTIVE"
+
+
 class TransferRequest(BaseModel):
     destination: str
     durationSeconds: float | None = Field(
@@ -239,6 +245,10 @@ def build_accounts_app(
             )
         service.push_views()
         return service.describe_workspace(workspace_id)
+
+    @admin.post("/workspaces/{workspace_id}/members", status_code=201, tags=["directory"])
+    def add_member(workspace_id: str, body: MemberRequest) -> dict[str, Any]:
+        return service.add_member(workspace_id, body.userId, body.role, body.status)
 
     @admin.post("/users/{user_id}/region-accounts", status_code=201, tags=["directory"])
     def add_region_account(user_id: str, body: RegionAccountRequest) -> dict[str, Any]:

@@ -362,6 +362,36 @@ class AccountsService:
         self.push_views((region_id,))
         return key
 
+    def add_member(
+        self, workspace_id: str, user_id: str, role: str = "MEMBER", status: str = "ACTIVE"
+    ) -> dict[str, Any]:
+        """Add an existing user to a workspace (an account on its region comes with it)."""
+        workspace = self.store.workspace(workspace_id)
+        if workspace is None:
+            raise NotFound(f"workspace {workspace_id} does not exist")
+        if self.store.user(user_id) is None:
+            raise NotFound(f"user {user_id} does not exist")
+        if role not in ("OWNER", "WORKSPACE_ADMIN", "MEMBER"):
+            raise BadRequest("role must be OWNER, WORKSPACE_ADMIN or MEMBER")
+        if status not in ("ACTIVE", "INACTIVE", "PENDING"):
+            raise BadRequest("status must be ACTIVE, INACTIVE or PENDING")
+        if workspace["state"] != "active":
+            raise BadRequest(f"workspace {workspace_id} is {workspace['state']}")
+        with self.store.transaction() as conn:
+            if conn.execute(
+                "SELECT 1 FROM memberships WHERE workspace_id = ? AND user_id = ?",
+                (workspace_id, user_id),
+            ).fetchone():
+                raise BadRequest(f"user {user_id} is already a member")
+            conn.execute(
+                "INSERT INTO memberships VALUES (?, ?, ?, ?)",
+                (workspace_id, user_id, role, status),
+            )
+            if status != "PENDING":
+                self._ensure_account(conn, user_id, workspace["region"], self.now())
+        self.push_views()
+        return self.describe_workspace(workspace_id)
+
     def seed_profile(
         self, profile_name: str, seed: int | str | None = None
     ) -> list[dict[str, Any]]:
