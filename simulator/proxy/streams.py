@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import h11
 
 READ_SIZE = 65536
+CLOSE_TIMEOUT = 1.0
 
 ReceivedEvent = (
     h11.Request
@@ -73,6 +73,11 @@ class HttpStream:
         )
 
     async def close(self) -> None:
+        """Close, without waiting long for a TLS peer's close_notify (an idle
+        client may never send it; asyncio would wait 30 s)."""
         self.writer.close()
-        with contextlib.suppress(OSError):
-            await self.writer.wait_closed()
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.writer.wait_closed()
+        except (OSError, TimeoutError):
+            self.writer.transport.abort()
