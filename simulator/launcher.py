@@ -52,6 +52,20 @@ def _child(command: dict[str, Any], listener: socket.socket) -> None:
     )
 
 
+_preloaded = False
+
+
+def _preload() -> None:
+    """Import the region and gateway stack once, for every child forked after this."""
+    global _preloaded
+    if not _preloaded:
+        import simulator.gateway.app
+        import simulator.region.app
+        import simulator.serve  # noqa: F401
+
+        _preloaded = True
+
+
 def _reap(children: set[int]) -> None:
     while True:
         try:
@@ -85,6 +99,10 @@ def serve(control: socket.socket) -> None:
                 if listener is None:
                     control.sendall(b'{"error": "no socket attached"}\n')
                     continue
+                if command["spec"]["kind"] != "accounts":
+                    # The accounts service imports its own, heavier stack after the fork,
+                    # while this process imports the light one for the regions.
+                    _preload()
                 pid = os.fork()
                 if pid == 0:
                     control.close()
@@ -103,11 +121,6 @@ def serve(control: socket.socket) -> None:
 
 def main() -> None:
     _die_with_parent()
-    # Import the stack once; every forked service shares it.
-    import simulator.gateway.app
-    import simulator.region.app
-    import simulator.serve  # noqa: F401
-
     control = socket.socket(fileno=int(sys.argv[1]))
     control.sendall(b'{"ready": true}\n')
     serve(control)

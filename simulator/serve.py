@@ -21,8 +21,8 @@ from simulator.backends.base import ServiceSpec
 
 logger = logging.getLogger(__name__)
 
-REGISTER_ATTEMPTS = 100
-REGISTER_PAUSE = 0.1
+REGISTER_ATTEMPTS = 600
+REGISTER_PAUSE = 0.02
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
