@@ -395,7 +395,7 @@ def serve(
     spec = ServiceSpec(
         kind,  # type: ignore[arg-type]
         region_id=region_id,
-        accounts_url=accounts_url,  # type: ignore[arg-type]
+        accounts_url=accounts_url,
         options={"seed": seed},
     )
     data_dir.mkdir(parents=True, exist_ok=True)
