@@ -246,7 +246,9 @@ def build_accounts_app(
         service.push_views()
         return service.describe_workspace(workspace_id)
 
-    @admin.post("/workspaces/{workspace_id}/members", status_code=201, tags=["directory"])
+    @admin.post(
+        "/workspaces/{workspace_id}/members", status_code=201, tags=["directory"]
+    )
     def add_member(workspace_id: str, body: MemberRequest) -> dict[str, Any]:
         return service.add_member(workspace_id, body.userId, body.role, body.status)
 

@@ -106,6 +106,16 @@ class RegionClient:
             encoded.append(values)
         self.import_batch(workspace_id, table, list(columns), encoded)
 
+    def counts(self, workspace_id: str) -> dict[str, int]:
+        result: dict[str, int] = self._call(
+            "GET", f"{INTERNAL}/workspaces/{workspace_id}/counts"
+        )
+        return result
+
+    def reindex(self, workspace_id: str) -> int:
+        result = self._call("POST", f"{INTERNAL}/workspaces/{workspace_id}/reindex")
+        return int(result["indexed"])
+
     def checksums(self, workspace_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call(
             "GET", f"{INTERNAL}/workspaces/{workspace_id}/checksums"

@@ -350,6 +350,7 @@ class AccountsService:
                     table.all_columns,
                     table.json_columns,
                 )
+        client.reindex(seeded.id)
         client.set_hosting(seeded.id, "live")
 
     def add_region_account(self, user_id: str, region_id: str) -> str:
@@ -363,7 +364,11 @@ class AccountsService:
         return key
 
     def add_member(
-        self, workspace_id: str, user_id: str, role: str = "MEMBER", status: str = "ACTIVE"
+        self,
+        workspace_id: str,
+        user_id: str,
+        role: str = "MEMBER",
+        status: str = "ACTIVE",
     ) -> dict[str, Any]:
         """Add an existing user to a workspace (an account on its region comes with it)."""
         workspace = self.store.workspace(workspace_id)

@@ -16,10 +16,10 @@ from starlette.responses import Response
 
 from simulator.errors import BadRequest
 from simulator.region.context import state_of
-from simulator.region.schema import TABLES_BY_NAME
+from simulator.region.schema import COPY_ORDER, TABLES_BY_NAME
 from simulator.region.store import BACKUP, IMPORTING, LIVE, LOCKED
 from simulator.region.view import AccountView
-from simulator.web import json_response, read_object
+from simulator.web import json_response, query_int, read_object
 
 logger = logging.getLogger(__name__)
 
@@ -79,13 +79,12 @@ async def export_rows(request: Request) -> Response:
     state = state_of(request)
     table = TABLES_BY_NAME[_table(request.query_params.get("table", ""))]
     after = request.query_params.get("after", "")
-    limit = min(int(request.query_params.get("limit", "5000")), 50000)
+    limit = query_int(request, "limit", 5000, minimum=1, maximum=50000)
     cols = ", ".join(f'"{c}"' for c in table.all_columns)
-    records = state.store.query(
+    rows = state.store.query_tuples(
         f"SELECT {cols} FROM {table.name} WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?",
         (request.path_params["workspaceId"], after, limit),
     )
-    rows = [tuple(r) for r in records]
     return Response(
         orjson.dumps({"columns": list(table.all_columns), "rows": rows}),
         media_type="application/json",
@@ -108,33 +107,34 @@ async def import_rows(request: Request) -> Response:
         )
     # The region tags every row it stores with the table's residency category.
     rows = [[r[0], r[1], table.residency, *r[3:]] for r in rows]
-    marks = ", ".join("?" for _ in columns)
-    names = ", ".join(f'"{c}"' for c in columns)
     try:
         with state.store.transaction() as conn:
-            _insert_batch(conn, table.name, names, marks, rows, columns, wid)
+            _insert_batch(conn, table.name, columns, rows)
     except sqlite3.IntegrityError as exc:
         raise BadRequest(f"batch refused, nothing imported: {exc}") from None
     return json_response({"imported": len(rows)})
 
 
 def _insert_batch(
-    conn: sqlite3.Connection,
-    table: str,
-    names: str,
-    marks: str,
-    rows: list[list[object]],
-    columns: list[str],
-    wid: str,
+    conn: sqlite3.Connection, table: str, columns: list[str], rows: list[list[object]]
 ) -> None:
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
     conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-    if table == "time_entries":
-        desc = columns.index("description")
-        conn.executemany(
-            "INSERT INTO search_index (description, entry_id, workspace_id, residency) "
-            "VALUES (?, ?, ?, 'search-index')",
-            [(r[desc] or "", r[0], wid) for r in rows],
-        )
+
+
+async def reindex(request: Request) -> Response:
+    """Rebuild the search index of a workspace once its entries are all imported."""
+    count = state_of(request).store.reindex(request.path_params["workspaceId"])
+    return json_response({"indexed": count})
+
+
+async def counts(request: Request) -> Response:
+    store = state_of(request).store
+    wid = request.path_params["workspaceId"]
+    return json_response(
+        {t: store.count(t, "workspace_id = ?", (wid,)) for t in COPY_ORDER}
+    )
 
 
 async def checksums(request: Request) -> Response:

@@ -148,7 +148,8 @@ def create_statements() -> list[str]:
             f"workspace_id TEXT NOT NULL, residency TEXT NOT NULL, {cols})"
         )
         statements.append(
-            f"CREATE INDEX IF NOT EXISTS {table.name}_ws ON {table.name}(workspace_id)"
+            # (workspace_id, id): batches of a transfer are range scans in id order.
+            f"CREATE INDEX IF NOT EXISTS {table.name}_ws ON {table.name}(workspace_id, id)"
         )
     statements += [
         "CREATE INDEX IF NOT EXISTS time_entries_user "

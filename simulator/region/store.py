@@ -82,6 +82,29 @@ class RegionStore:
                 raise
             self._conn.execute("COMMIT")
 
+    def query_tuples(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Plain tuples, for bulk reads where Row objects would cost time."""
+        with self._lock:
+            cursor = self._conn.cursor()
+            cursor.row_factory = None
+            return cursor.execute(sql, params).fetchall()
+
+    def reindex(self, workspace_id: str) -> int:
+        """Rebuild a workspace's search index from its entries (after a bulk import)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM search_index WHERE workspace_id = ?", (workspace_id,)
+            )
+            cursor = conn.execute(
+                "INSERT INTO search_index (description, entry_id, workspace_id, residency) "
+                "SELECT COALESCE(description, ''), id, workspace_id, 'search-index' "
+                "FROM time_entries WHERE workspace_id = ?",
+                (workspace_id,),
+            )
+        return cursor.rowcount
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
@@ -259,24 +282,27 @@ class RegionStore:
         return removed
 
     def checksums(self, workspace_id: str) -> dict[str, dict[str, Any]]:
-        """Per table: row count and a SHA-256 over the rows' content in id order."""
+        """Per table: row count and a SHA-256 over the rows as stored, in id order.
+
+        Rows are hashed as stored (JSON columns as their text), so a copy made
+        column for column hashes the same and any changed byte shows.
+        """
         result: dict[str, dict[str, Any]] = {}
         with self._lock:
+            cursor = self._conn.cursor()
+            cursor.row_factory = None
             for name in COPY_ORDER:
                 table = TABLES_BY_NAME[name]
+                cols = ", ".join(f'"{c}"' for c in table.all_columns)
                 digest = hashlib.sha256()
                 count = 0
-                cursor = self._conn.execute(
-                    f"SELECT * FROM {name} WHERE workspace_id = ? ORDER BY id",
+                cursor.execute(
+                    f"SELECT {cols} FROM {name} WHERE workspace_id = ? ORDER BY id",
                     (workspace_id,),
                 )
-                for record in cursor:
-                    digest.update(
-                        orjson.dumps(
-                            _decode(table, record), option=orjson.OPT_SORT_KEYS
-                        )
-                    )
-                    count += 1
+                while batch := cursor.fetchmany(5000):
+                    digest.update(orjson.dumps(batch))
+                    count += len(batch)
                 result[name] = {"count": count, "sha256": digest.hexdigest()}
         return result
 
