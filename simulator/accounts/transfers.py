@@ -139,6 +139,20 @@ class TransferOrchestrator:
         self._tick_lock = threading.RLock()
         self._threads: dict[str, threading.Thread] = {}
         self._idle: dict[str, threading.Event] = {}
+        self._recover()
+
+    def _recover(self) -> None:
+        """After a restart, a copy that was under way has no thread left: fail it (TR-09).
+
+        Transfers already waiting for the clock keep waiting; the regions that must
+        undo something are retried as they register.
+        """
+        interrupted = self.store.all(
+            "SELECT id FROM transfers WHERE status = 'failing' "
+            "OR (status = 'in_progress' AND phase != 'waiting')"
+        )
+        for row in interrupted:
+            self.fail(row["id"], "the accounts service restarted during the copy")
 
     # -- start --------------------------------------------------------------
 
@@ -226,7 +240,8 @@ class TransferOrchestrator:
                 code=CODE_TO_GLOBAL,
             )
         running = self.store.one(
-            "SELECT id FROM transfers WHERE workspace_id = ? AND status = 'in_progress'",
+            "SELECT id FROM transfers WHERE workspace_id = ? "
+            "AND status IN ('in_progress', 'failing')",
             (wid,),
         )
         if running is not None:
@@ -354,6 +369,7 @@ class TransferOrchestrator:
             transfer["source"],
             transfer["destination"],
         )
+        self._phase(transfer_id, "locking", fault)  # locked, logged out, notified
         self._phase(transfer_id, "copying", fault)
         src, dst = self.service.region(source), self.service.region(dest)
         dst.set_hosting(wid, "importing", transferId=transfer_id)
@@ -417,6 +433,12 @@ class TransferOrchestrator:
                 timeout=2.0,
                 trust_env=False,
             )
+        # Wait (bounded) until it is gone, so the rollback meets a stopped region.
+        client = self.service.region(region_id)
+        for _ in range(100):
+            if not client.healthy():
+                break
+            threading.Event().wait(0.02)
         raise RegionUnavailable(region_id, "stopped by an injected fault mid-copy")
 
     # -- the clock drives the rest -----------------------------------------
@@ -525,7 +547,7 @@ class TransferOrchestrator:
         """TR-09: source unlocked and unchanged, nothing left on the destination."""
         with self._tick_lock:
             transfer = self._get(transfer_id)
-            if transfer["status"] != "in_progress":
+            if transfer["status"] not in ("in_progress", "failing"):
                 return
             wid, source, dest = (
                 transfer["workspace_id"],
@@ -533,7 +555,8 @@ class TransferOrchestrator:
                 transfer["destination"],
             )
             now = self.service.now() if at is None else at
-            self.store.update("transfers", "id = ?", (transfer_id,), status="failed")
+            # Not yet "failed": pollers must not see an end before the rollback is done.
+            self.store.update("transfers", "id = ?", (transfer_id,), status="failing")
             idle = self._idle.get(transfer_id)
             if idle is not None and threading.current_thread() is not self._threads.get(
                 transfer_id
@@ -715,13 +738,14 @@ def transfer_dto(row: dict[str, Any]) -> dict[str, Any]:
         return iso(value) if value is not None else None
 
     cleanup = row.get("cleanup") or {}
+    rolling_back = row["status"] == "failing"
     return {
         "id": row["id"],
         "workspaceId": row["workspace_id"],
         "source": row["source"],
         "destination": row["destination"],
-        "status": row["status"],
-        "phase": row["phase"],
+        "status": "in_progress" if rolling_back else row["status"],
+        "phase": "rolling-back" if rolling_back else row["phase"],
         "startedAt": stamp(row["started_at"]),
         "deadline": stamp(row["deadline"]),
         "completesAt": stamp(row["completes_at"]),

@@ -1,0 +1,300 @@
+"""Transfers end to end on real processes: copy, lock, keys, backups, failures."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from transfer_support import (
+    Workspace,
+    copied,
+    ended,
+    owner,
+    rows_in,
+    start_transfer,
+    wait_for,
+)
+
+from simulator.cluster import AdminError, Cluster
+
+ENTRY = {
+    "start": "2026-11-02T09:00:00Z",
+    "end": "2026-11-02T10:00:00Z",
+    "description": "x",
+}
+
+
+def test_transfer_copies_every_row_with_equal_checksums(
+    cluster: Cluster, new_workspace: Callable[..., Workspace]
+) -> None:
+    workspace = new_workspace("global", members=4, entriesPerMember=300)
+    before = cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums")
+
+    transfer = start_transfer(cluster, workspace, "euc1")
+    waiting = wait_for(cluster, transfer["id"], copied)
+    cluster.advance_clock(12 * 3600)
+    after = cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums")
+
+    assert waiting["status"] == "in_progress"
+    assert (
+        waiting["rowsCopied"]
+        == waiting["rowsTotal"]
+        == sum(t["count"] for t in before.values())
+    )
+    assert after == before
+    assert cluster.admin("GET", f"/transfers/{transfer['id']}")["status"] == "completed"
+    assert cluster.admin("GET", f"/workspaces/{workspace['id']}")["region"] == "euc1"
+
+
+def test_transfer_lock_refuses_writes_and_leaves_no_trace(
+    cluster: Cluster, new_workspace: Callable[..., Workspace], http: httpx.Client
+) -> None:
+    workspace = new_workspace("use2")
+    key = owner(workspace)["apiKey"]
+    url = f"{cluster.region_url('use2')}/workspaces/{workspace['id']}/time-entries"
+    before = cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums")
+    transfer = start_transfer(cluster, workspace, "euw2")
+
+    refused = http.post(url, json=ENTRY, headers={"X-Api-Key": key})
+    wait_for(cluster, transfer["id"], copied)
+    source_rows = cluster.admin(
+        "GET", f"/workspaces/{workspace['id']}/checksums", params={"region": "use2"}
+    )
+
+    assert refused.status_code == 423
+    assert refused.json()["code"] == 9001
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert source_rows == before
+
+
+def test_writes_acknowledged_before_the_lock_all_reach_the_destination(
+    cluster: Cluster, new_workspace: Callable[..., Workspace]
+) -> None:
+    workspace = new_workspace("global", entriesPerMember=0)
+    key = owner(workspace)["apiKey"]
+    url = f"{cluster.region_url('global')}/workspaces/{workspace['id']}/time-entries"
+    acknowledged: list[str] = []
+    statuses: Counter[int] = Counter()
+    stop = threading.Event()
+
+    def writer() -> None:
+        with httpx.Client(trust_env=False, timeout=10) as client:
+            for n in range(400):  # bounded; stops early once the lock is seen
+                if stop.is_set():
+                    return
+                body = {**ENTRY, "description": f"write {n}"}
+                response = client.post(url, json=body, headers={"X-Api-Key": key})
+                statuses[response.status_code] += 1
+                if response.status_code == 201:
+                    acknowledged.append(response.json()["id"])
+                elif response.status_code == 423:
+                    stop.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while not acknowledged and thread.is_alive():
+        threading.Event().wait(0.005)
+    transfer = start_transfer(cluster, workspace, "apse2")
+    thread.join(30)
+    wait_for(cluster, transfer["id"], copied)
+    cluster.advance_clock(12 * 3600)
+    new_key = cluster.admin("GET", f"/workspaces/{workspace['id']}")["members"]
+    owner_key = next(m["apiKeys"]["apse2"] for m in new_key if m["role"] == "OWNER")
+    user_id = owner(workspace)["id"]
+    listed = httpx.get(
+        f"{cluster.region_url('apse2')}/workspaces/{workspace['id']}/user/{user_id}/time-entries",
+        params={"page-size": 1000},
+        headers={"X-Api-Key": owner_key},
+        trust_env=False,
+    )
+
+    assert set(statuses) <= {201, 423}
+    assert acknowledged
+    assert listed.status_code == 200
+    assert set(acknowledged) <= {entry["id"] for entry in listed.json()}
+
+
+@pytest.mark.parametrize("phase", ["locking", "copying", "verifying", "finalizing"])
+def test_failure_in_any_phase_restores_the_source(
+    cluster: Cluster,
+    new_workspace: Callable[..., Workspace],
+    http: httpx.Client,
+    phase: str,
+) -> None:
+    workspace = new_workspace("euc1", entriesPerMember=40)
+    before = cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums")
+    cluster.admin(
+        "POST",
+        "/faults",
+        json={"kind": "fail", "phase": phase, "workspaceId": workspace["id"]},
+    )
+
+    transfer = start_transfer(cluster, workspace, "use2")
+    wait_for(cluster, transfer["id"], copied)
+    cluster.advance_clock(12 * 3600)
+    state = wait_for(cluster, transfer["id"], ended)
+    key = owner(workspace)["apiKey"]
+    read = http.get(
+        f"{cluster.region_url('euc1')}/workspaces/{workspace['id']}/projects",
+        headers={"X-Api-Key": key},
+    )
+
+    assert state["status"] == "failed"
+    assert phase in state["failureReason"]
+    assert cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums") == before
+    assert rows_in(cluster, "use2", workspace["id"]) == 0
+    assert read.status_code == 200
+
+
+def test_overrun_fails_at_the_twelve_hour_deadline(
+    cluster: Cluster, new_workspace: Callable[..., Workspace]
+) -> None:
+    workspace = new_workspace("global")
+    cluster.admin(
+        "POST", "/faults", json={"kind": "overrun", "workspaceId": workspace["id"]}
+    )
+    transfer = start_transfer(cluster, workspace, "euw2")
+    wait_for(cluster, transfer["id"], copied)
+
+    cluster.advance_clock(11 * 3600)
+    still = cluster.admin("GET", f"/transfers/{transfer['id']}")
+    cluster.advance_clock(2 * 3600)
+    state = wait_for(cluster, transfer["id"], ended)
+
+    assert still["status"] == "in_progress"
+    assert state["status"] == "failed"
+    assert "12 hours" in state["failureReason"]
+    assert state["finishedAt"] == state["deadline"]
+    assert cluster.admin("GET", f"/workspaces/{workspace['id']}")["region"] == "global"
+    assert rows_in(cluster, "euw2", workspace["id"]) == 0
+
+
+def test_destination_stopped_mid_copy_is_cleaned_once_back(
+    cluster: Cluster, new_workspace: Callable[..., Workspace]
+) -> None:
+    workspace = new_workspace("use2", members=3, entriesPerMember=4000)
+    before = cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums")
+    cluster.admin(
+        "POST",
+        "/faults",
+        json={"kind": "stop-destination", "workspaceId": workspace["id"]},
+    )
+
+    transfer = start_transfer(cluster, workspace, "apse2")
+    failed = wait_for(cluster, transfer["id"], lambda s: s["status"] == "failed")
+    cluster.restart_region("apse2")
+    state = wait_for(cluster, transfer["id"], ended)
+
+    assert failed["pendingCleanup"] == [{"region": "apse2", "action": "delete"}]
+    assert state["pendingCleanup"] == []
+    assert rows_in(cluster, "apse2", workspace["id"]) == 0
+    assert cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums") == before
+    assert cluster.admin("GET", f"/workspaces/{workspace['id']}")["state"] == "active"
+
+
+def test_backup_is_locked_then_deleted_after_seven_days(
+    cluster: Cluster, new_workspace: Callable[..., Workspace], http: httpx.Client
+) -> None:
+    workspace = new_workspace("euw2")
+    other = new_workspace("euw2")
+    cluster.admin(
+        "POST",
+        f"/workspaces/{other['id']}/members",
+        json={"userId": owner(workspace)["id"]},
+    )
+    transfer = start_transfer(cluster, workspace, "euc1")
+    wait_for(cluster, transfer["id"], copied)
+    cluster.advance_clock(12 * 3600)
+    old_key = owner(workspace)["apiKey"]
+
+    backup_read = http.get(
+        f"{cluster.region_url('euw2')}/workspaces/{workspace['id']}/tags",
+        headers={"X-Api-Key": old_key},
+    )
+    kept = rows_in(cluster, "euw2", workspace["id"])
+    cluster.advance_clock(6 * 86400)
+    still_kept = rows_in(cluster, "euw2", workspace["id"])
+    cluster.advance_clock(2 * 86400)
+
+    assert backup_read.status_code == 403
+    assert backup_read.json()["code"] == 9002
+    assert kept > 0
+    assert still_kept == kept
+    assert rows_in(cluster, "euw2", workspace["id"]) == 0
+    assert rows_in(cluster, "euc1", workspace["id"]) == kept
+
+
+def test_keys_rotate_and_old_keys_only_reach_what_is_left(
+    cluster: Cluster, new_workspace: Callable[..., Workspace], http: httpx.Client
+) -> None:
+    moving = new_workspace("global")
+    staying = new_workspace("global")
+    member = next(
+        m
+        for m in moving["members"]
+        if m["role"] == "MEMBER" and m["status"] == "ACTIVE"
+    )
+    cluster.admin(
+        "POST", f"/workspaces/{staying['id']}/members", json={"userId": member["id"]}
+    )
+    transfer = start_transfer(cluster, moving, "euc1")
+    wait_for(cluster, transfer["id"], copied)
+    cluster.advance_clock(12 * 3600)
+
+    owner_keys = cluster.admin("GET", f"/users/{owner(moving)['id']}/api-keys")
+    member_keys = cluster.admin("GET", f"/users/{member['id']}/api-keys")
+    old_owner = http.get(
+        f"{cluster.region_url('global')}/user",
+        headers={"X-Api-Key": owner(moving)["apiKey"]},
+    )
+    old_member = http.get(
+        f"{cluster.region_url('global')}/workspaces/{staying['id']}/tags",
+        headers={"X-Api-Key": member["apiKey"]},
+    )
+    moved_with_old = http.get(
+        f"{cluster.region_url('euc1')}/workspaces/{moving['id']}/tags",
+        headers={"X-Api-Key": member["apiKey"]},
+    )
+
+    assert {(k["region"], k["status"]) for k in owner_keys} == {
+        ("global", "revoked"),
+        ("euc1", "active"),
+    }
+    assert {(k["region"], k["status"]) for k in member_keys} == {
+        ("global", "active"),
+        ("euc1", "active"),
+    }
+    assert old_owner.status_code == 401
+    assert old_owner.json()["code"] == 4003
+    assert old_member.status_code == 200
+    assert moved_with_old.status_code == 401
+
+
+def test_transfer_refusals_lock_nothing(
+    cluster: Cluster, new_workspace: Callable[..., Workspace]
+) -> None:
+    workspace = new_workspace("euc1")
+    member = next(
+        m
+        for m in workspace["members"]
+        if m["role"] == "MEMBER" and m["status"] == "ACTIVE"
+    )
+    cluster.admin(
+        "POST", f"/users/{member['id']}/region-accounts", json={"region": "use2"}
+    )
+
+    with pytest.raises(AdminError) as refused:
+        start_transfer(cluster, workspace, "use2")
+    notes: list[Any] = cluster.admin(
+        "GET", "/notifications", params={"workspaceId": workspace["id"]}
+    )
+
+    assert refused.value.status == 409
+    assert '"code":9106' in refused.value.body
+    assert member["email"] in refused.value.body
+    assert cluster.admin("GET", f"/workspaces/{workspace['id']}")["state"] == "active"
+    assert notes == []
