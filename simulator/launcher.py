@@ -56,10 +56,13 @@ _preloaded = False
 
 
 def _preload() -> None:
-    """Import the region and gateway stack once, for every child forked after this."""
+    """Import the region stack once, for every child forked after this.
+
+    Only what regions need: a module imported here is resident in every child,
+    so the gateway's HTTP client is imported by the gateway alone.
+    """
     global _preloaded
     if not _preloaded:
-        import simulator.gateway.app
         import simulator.region.app
         import simulator.serve  # noqa: F401
 

@@ -10,11 +10,13 @@ import logging
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
+import orjson
 import uvicorn
 
 from simulator.backends.base import ServiceSpec
@@ -84,14 +86,21 @@ def _register(spec: ServiceSpec, body: dict[str, Any]) -> dict[str, Any]:
     assert spec.accounts_url is not None
     url = spec.accounts_url.rstrip("/") + "/__regionsim/internal/register"
     last = ""
+    # urllib rather than httpx: a region needs no HTTP client but this one call,
+    # and every module it imports stays resident in five processes. No proxy is
+    # consulted: the accounts service is always reached directly.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(
+        url, data=orjson.dumps(body), headers={"Content-Type": "application/json"}
+    )
     for _ in range(REGISTER_ATTEMPTS):
         try:
-            response = httpx.post(url, json=body, timeout=10.0, trust_env=False)
-            if response.status_code == 200:
-                result: dict[str, Any] = response.json()
+            with opener.open(request, timeout=10.0) as response:
+                result: dict[str, Any] = orjson.loads(response.read())
                 return result
-            last = f"{response.status_code} {response.text[:200]}"
-        except httpx.HTTPError as exc:
+        except urllib.error.HTTPError as exc:
+            last = f"{exc.code} {exc.read()[:200]!r}"
+        except OSError as exc:
             last = repr(exc)
         time.sleep(REGISTER_PAUSE)
     raise RuntimeError(f"could not register {spec.name} with {url}: {last}")

@@ -379,7 +379,7 @@ def build_accounts_app(
         if body.kind == "region" and body.regionId:
             view = service.register_region(body.regionId, body.url)
             transfers.tick()
-            service.push_views()  # the gateway learns the region's address
+            service.push_gateways()  # they learn the region's address
             return view
         if body.kind == "gateway":
             return service.register_gateway(body.url)

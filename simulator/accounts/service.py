@@ -201,6 +201,12 @@ class AccountsService:
         for future in futures:
             future.result()
 
+    def push_gateways(self) -> None:
+        for future in [
+            self._pool.submit(self._push_gateway, u) for u in list(self.gateways)
+        ]:
+            future.result()
+
     def _push_region(self, region_id: str) -> None:
         try:
             self.regions[region_id].put_view(self.region_view(region_id))
