@@ -91,7 +91,9 @@ class _Clients:
     """One connection per mode, kept alive across samples."""
 
     def __init__(self, gateway: tuple[str, int], settings: ProxySettings) -> None:
-        proxy_host, _, proxy_port = settings.proxy_url.removeprefix("http://").partition(":")
+        proxy_host, _, proxy_port = settings.proxy_url.removeprefix(
+            "http://"
+        ).partition(":")
         self.proxy = (proxy_host, int(proxy_port))
         self.tls = ssl.create_default_context(cafile=str(settings.ca_cert_path))
         self.direct = http.client.HTTPConnection(*gateway, timeout=10)
@@ -155,9 +157,11 @@ def _p95(values: list[float]) -> float:
 
 
 @contextmanager
-def _process(command: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+def _process(
+    command: list[str], *, read_stdout: bool = False
+) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        command, stdout=subprocess.PIPE if read_stdout else subprocess.DEVNULL
     )
     try:
         yield process
@@ -168,6 +172,8 @@ def _process(command: list[str]) -> Iterator[subprocess.Popen[bytes]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def _wait_for(path: Path, process: subprocess.Popen[bytes]) -> None:
@@ -181,7 +187,7 @@ def _wait_for(path: Path, process: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def _echo_gateway() -> Iterator[str]:
     command = [sys.executable, "-m", "simulator.proxy.echo", "0"]
-    with _process(command) as echo:
+    with _process(command, read_stdout=True) as echo:
         assert echo.stdout is not None
         line = echo.stdout.readline().decode()  # "echo server on http://..."
         yield line.split()[-1]
@@ -198,20 +204,23 @@ def measure_proxy_latency(
             new connections, which each cost a TLS handshake).
         rounds: how many times the modes take turns.
     """
-    with tempfile.TemporaryDirectory(prefix="regionsim-proxy-bench-") as tmp:
-        with _echo_gateway() if gateway_url is None else _given(gateway_url) as url:
-            settings_file = Path(tmp) / "proxy.json"
-            command = [
-                sys.executable, "-m", "simulator.proxy",
-                "--gateway", url,
-                "--ca-dir", str(Path(tmp) / "ca"),
-                "--settings-file", str(settings_file),
-                "--log-level", "WARNING",
-            ]  # fmt: skip
-            with _process(command) as proxy:
-                _wait_for(settings_file, proxy)
-                settings = read_settings(settings_file)
-                return _measure(url, settings, requests_per_round, rounds)
+    gateway = _echo_gateway() if gateway_url is None else _given(gateway_url)
+    with (
+        tempfile.TemporaryDirectory(prefix="regionsim-proxy-bench-") as tmp,
+        gateway as url,
+    ):
+        settings_file = Path(tmp) / "proxy.json"
+        command = [
+            sys.executable, "-m", "simulator.proxy",
+            "--gateway", url,
+            "--ca-dir", str(Path(tmp) / "ca"),
+            "--settings-file", str(settings_file),
+            "--log-level", "WARNING",
+        ]  # fmt: skip
+        with _process(command) as proxy:
+            _wait_for(settings_file, proxy)
+            settings = read_settings(settings_file)
+            return _measure(url, settings, requests_per_round, rounds)
 
 
 @contextmanager
@@ -227,7 +236,10 @@ def _measure(
     modes: dict[str, tuple[Sample, int]] = {
         "direct to the gateway (http.client, keep-alive)": (clients.direct_get, count),
         "proxy, http absolute-form (keep-alive)": (clients.proxy_http_get, count),
-        "proxy, https via CONNECT (keep-alive tunnel)": (clients.proxy_https_get, count),
+        "proxy, https via CONNECT (keep-alive tunnel)": (
+            clients.proxy_https_get,
+            count,
+        ),
         "proxy, https, new tunnel per request": (
             clients.proxy_https_new_connection_get,
             max(1, count // NEW_CONNECTION_SHARE),
@@ -246,13 +258,17 @@ def _measure(
 
     baselines = {
         "requests": statistics.median(timings["requests, direct to the gateway"]),
-        "": statistics.median(timings["direct to the gateway (http.client, keep-alive)"]),
+        "": statistics.median(
+            timings["direct to the gateway (http.client, keep-alive)"]
+        ),
     }
     results = []
     for mode, values in timings.items():
         baseline = baselines["requests" if mode.startswith("requests") else ""]
         p50 = statistics.median(values)
-        results.append(ModeLatency(mode, len(values), p50, _p95(values), p50 - baseline))
+        results.append(
+            ModeLatency(mode, len(values), p50, _p95(values), p50 - baseline)
+        )
     return ProxyLatency(gateway=url, rounds=rounds, modes=results)
 
 

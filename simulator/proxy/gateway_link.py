@@ -29,8 +29,8 @@ class GatewayLink:
         self._stream: HttpStream | None = None
         self.reused = False
 
-    async def send_request(self, request: h11.Request) -> None:
-        """Send a request's head, on the open connection if it is still good."""
+    async def start(self, request: h11.Request) -> None:
+        """Queue a request's head, on the open connection if it is still good."""
         if self._stream is not None and not self._stream.reusable:
             await self.close()
         self.reused = self._stream is not None
@@ -38,15 +38,28 @@ class GatewayLink:
             async with asyncio.timeout(self._timeout):
                 reader, writer = await self._connect()
             self._stream = HttpStream(h11.CLIENT, reader, writer)
-        await self._stream.send(request)
+        self._stream.queue(request)
 
-    async def send(self, event: h11.Data | h11.EndOfMessage) -> None:
+    def queue(self, event: h11.Data | h11.EndOfMessage) -> None:
         assert self._stream is not None
-        await self._stream.send(event)
+        self._stream.queue(event)
+
+    async def flush(self) -> None:
+        assert self._stream is not None
+        await self._stream.flush()
+
+    def poll(self) -> ReceivedEvent | None:
+        assert self._stream is not None
+        return self._checked(self._stream.poll())
 
     async def next_event(self) -> ReceivedEvent:
         assert self._stream is not None
-        event = await self._stream.next_event(self._timeout)
+        event = self._checked(await self._stream.next_event(self._timeout))
+        assert event is not None
+        return event
+
+    @staticmethod
+    def _checked(event: ReceivedEvent | None) -> ReceivedEvent | None:
         if isinstance(event, h11.ConnectionClosed):
             raise ConnectionResetError("the gateway closed the connection")
         return event

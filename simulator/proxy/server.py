@@ -11,6 +11,7 @@ itself, and the proxy never connects anywhere but the gateway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
@@ -34,7 +35,7 @@ from simulator.proxy.messages import (
     response_headers,
 )
 from simulator.proxy.settings import ProxySettings
-from simulator.proxy.streams import HttpStream
+from simulator.proxy.streams import HttpStream, ReceivedEvent
 from simulator.regions import is_clockify_host
 
 logger = logging.getLogger(__name__)
@@ -142,8 +143,12 @@ class ProxyServer:
         self._sessions.add(task)
         self.stats.client_connections += 1
         session = _ClientSession(self, reader, writer)
+        # A handler task must not end cancelled: Python 3.11's asyncio logs
+        # that as an error. Cancelling is how close() ends idle connections.
         try:
             await session.run()
+        except asyncio.CancelledError:
+            logger.debug("client connection closed by the proxy's shutdown")
         except (
             _ClientGone,
             ConnectionError,
@@ -154,7 +159,8 @@ class ProxyServer:
             logger.debug("client connection ended: %r", exc)
         finally:
             self._sessions.discard(task)
-            await session.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await session.close()
 
 
 class _ClientSession:
@@ -265,14 +271,15 @@ class _ClientSession:
             return False
 
         self.proxy.stats.requests_forwarded += 1
-        logger.info(
-            "%s %s%s %s %.1f ms",
-            request.method.decode(),
-            host,
-            routed.target.decode(errors="replace"),
-            status,
-            (time.perf_counter() - started) * 1000,
-        )
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "%s %s%s %s %.1f ms",
+                request.method.decode(errors="replace"),
+                host,
+                routed.target.decode(errors="replace"),
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
         return True
 
     def _route(
@@ -323,23 +330,28 @@ class _ClientSession:
         return routed, host
 
     async def _exchange(self, routed: h11.Request) -> int:
-        """Send the request and its body to the gateway, stream the answer back."""
-        await self.link.send_request(routed)
+        """Send the request and its body to the gateway, stream the answer back.
+
+        Each side's events are queued and written when the other side has
+        nothing more buffered, so a head and a small body travel together.
+        """
+        await self.link.start(routed)
         if self.client.conn.they_are_waiting_for_100_continue:
             await self.client.send(
                 h11.InformationalResponse(status_code=100, headers=[])
             )
         body_bytes = 0
         while True:
-            try:
-                event = await self.client.next_event(self.proxy.idle_timeout)
-            except (OSError, TimeoutError) as exc:
-                raise _ClientGone(repr(exc)) from exc
+            event = self.client.poll()
+            if event is None:
+                await self.link.flush()
+                event = await self._client_event()
             if isinstance(event, h11.Data):
                 body_bytes += len(event.data)
-                await self.link.send(h11.Data(data=event.data))
+                self.link.queue(h11.Data(data=event.data))
             elif isinstance(event, h11.EndOfMessage):
-                await self.link.send(h11.EndOfMessage(headers=event.headers))
+                self.link.queue(h11.EndOfMessage(headers=event.headers))
+                await self.link.flush()
                 break
             else:
                 raise _ClientGone("the client closed the connection mid-request")
@@ -354,11 +366,12 @@ class _ClientSession:
             self.proxy.stats.gateway_retries += 1
             logger.debug("gateway closed a kept-alive connection; sending again")
             await self.link.close()
-            await self.link.send_request(routed)
-            await self.link.send(h11.EndOfMessage())
+            await self.link.start(routed)
+            self.link.queue(h11.EndOfMessage())
+            await self.link.flush()
             response = await self._first_response()
 
-        await self.client.send(
+        self.client.queue(
             h11.Response(
                 status_code=response.status_code,
                 headers=response_headers(list(response.headers.raw_items())),
@@ -366,12 +379,22 @@ class _ClientSession:
             )
         )
         while True:
-            event = await self.link.next_event()
+            event = self.link.poll()
+            if event is None:
+                await self.client.flush()
+                event = await self.link.next_event()
             if isinstance(event, h11.Data):
-                await self.client.send(h11.Data(data=event.data))
+                self.client.queue(h11.Data(data=event.data))
             elif isinstance(event, h11.EndOfMessage):
-                await self.client.send(h11.EndOfMessage(headers=event.headers))
+                self.client.queue(h11.EndOfMessage(headers=event.headers))
+                await self.client.flush()
                 return response.status_code
+
+    async def _client_event(self) -> ReceivedEvent:
+        try:
+            return await self.client.next_event(self.proxy.idle_timeout)
+        except (OSError, TimeoutError) as exc:
+            raise _ClientGone(repr(exc)) from exc
 
     async def _first_response(self) -> h11.Response:
         while True:

@@ -47,12 +47,13 @@ class ProxySettings:
         return values
 
     def to_dict(self) -> dict[str, str]:
-        return {"proxy_url": self.proxy_url, "ca_cert_path": str(self.ca_cert_path)}
+        """The descriptor's `proxy` entry (camelCase, like the rest of it)."""
+        return {"proxyUrl": self.proxy_url, "caCertPath": str(self.ca_cert_path)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProxySettings:
         return cls(
-            proxy_url=str(data["proxy_url"]), ca_cert_path=Path(data["ca_cert_path"])
+            proxy_url=str(data["proxyUrl"]), ca_cert_path=Path(data["caCertPath"])
         )
 
 

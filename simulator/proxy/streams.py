@@ -32,28 +32,45 @@ class HttpStream:
         self.conn = h11.Connection(role)
         self.reader = reader
         self.writer = writer
+        self._pending: list[bytes] = []
+
+    def poll(self) -> ReceivedEvent | None:
+        """The next event if the bytes for it are already here, else None."""
+        event = self.conn.next_event()
+        if event is h11.NEED_DATA:
+            return None
+        if event is h11.PAUSED:
+            # Only reached if a caller forgot start_next_cycle().
+            raise h11.LocalProtocolError("connection paused between cycles")
+        assert isinstance(event, ReceivedEvent)
+        return event
 
     async def next_event(self, timeout: float | None = None) -> ReceivedEvent:
         """The next complete event; `TimeoutError` if the peer stays silent."""
-        while True:
-            event = self.conn.next_event()
-            if event is h11.NEED_DATA:
-                async with asyncio.timeout(timeout):
-                    data = await self.reader.read(READ_SIZE)
-                self.conn.receive_data(data)
-                continue
-            if event is h11.PAUSED:
-                # Only reached if a caller forgot start_next_cycle().
-                raise h11.LocalProtocolError("connection paused between cycles")
-            assert isinstance(event, ReceivedEvent)
-            return event
+        while (event := self.poll()) is None:
+            async with asyncio.timeout(timeout):
+                data = await self.reader.read(READ_SIZE)
+            self.conn.receive_data(data)
+        return event
 
-    async def send(self, *events: Any) -> None:
+    def queue(self, *events: Any) -> None:
+        """Encode events without writing them yet (see `flush`)."""
         for event in events:
             data = self.conn.send(event)
             if data:
-                self.writer.write(data)
+                self._pending.append(data)
+
+    async def flush(self) -> None:
+        """Write what was queued in one go: one segment (and one TLS record)
+        for a head and a small body instead of one each."""
+        if self._pending:
+            self.writer.write(b"".join(self._pending))
+            self._pending.clear()
         await self.writer.drain()
+
+    async def send(self, *events: Any) -> None:
+        self.queue(*events)
+        await self.flush()
 
     def next_cycle(self) -> bool:
         """Ready the connection for another request; False if it must close."""
