@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +241,22 @@ class AccountsService:
         push: bool = True,
     ) -> dict[str, Any]:
         """Seed one workspace in a region: account data here, region-bound rows there."""
+        seeded = self._generate(region_id, shape, namespace, index, subdomain, seed)
+        self._import_rows(seeded)
+        if push:
+            self.push_views()
+        return self.describe_workspace(seeded.id)
+
+    def _generate(
+        self,
+        region_id: str,
+        shape: WorkspaceShape,
+        namespace: str,
+        index: int,
+        subdomain: str | None,
+        seed: int | str | None,
+    ) -> SeededWorkspace:
+        """Make a workspace's data and store its account-level part."""
         get_region(region_id)
         if shape.plan not in PLANS:
             raise BadRequest(f"plan must be one of {', '.join(PLANS)}")
@@ -253,10 +269,7 @@ class AccountsService:
         )
         seeded = factory.workspace(shape, index, subdomain)
         self._store_workspace(seeded, namespace)
-        self._import_rows(seeded)
-        if push:
-            self.push_views()
-        return self.describe_workspace(seeded.id)
+        return seeded
 
     def _check_subdomain(self, name: str) -> None:
         import re
@@ -411,17 +424,25 @@ class AccountsService:
         if seed is not None:
             self.seed = seed
             self.ids = IdGenerator(f"{seed}:accounts")
-        created: list[dict[str, Any]] = []
-        for region_id in REGION_IDS:
-            for index, shape in enumerate(chosen.workspaces):
-                created.append(
-                    self.create_workspace(region_id, shape, index=index, push=False)
-                )
+        created: list[str] = []
+        # Generating rows is Python work here; importing them is the regions' work.
+        # Overlap the two, with at most a few workspaces' rows held in memory.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="seed") as pool:
+            pending: list[Future[None]] = []
+            for region_id in REGION_IDS:
+                for index, shape in enumerate(chosen.workspaces):
+                    seeded = self._generate(region_id, shape, "", index, None, None)
+                    created.append(seeded.id)
+                    pending.append(pool.submit(self._import_rows, seeded))
+                    if len(pending) > 2:
+                        pending.pop(0).result()
+            for future in pending:
+                future.result()
         self._cross_region_accounts(chosen.cross_region_accounts)
         self.store.set_meta("profile", profile_name)
         self.store.set_meta("seed", str(self.seed))
         self.push_views()
-        return [self.describe_workspace(w["id"]) for w in created]
+        return [self.describe_workspace(w) for w in created]
 
     def _cross_region_accounts(self, count: int) -> None:
         """Members of a region's first workspace who also hold an account in the next region."""
