@@ -81,16 +81,34 @@ class ProxyLatency:
         return "\n".join(lines)
 
 
-def _read(response: http.client.HTTPResponse) -> None:
-    response.read()
-    if response.status != 200:
-        raise RuntimeError(f"expected 200, got {response.status}")
+def _get(
+    conn: http.client.HTTPConnection, target: str, headers: dict[str, str]
+) -> None:
+    """GET on a kept-alive connection, connecting again once if the server had
+    closed it while idle (uvicorn does after 5 s)."""
+    for attempt in (1, 2):
+        try:
+            conn.request("GET", target, headers=headers)
+            response = conn.getresponse()
+            response.read()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            conn.close()
+            if attempt == 2:
+                raise
+            continue
+        if response.status != 200:
+            raise RuntimeError(f"expected 200 from {target}, got {response.status}")
+        return
 
 
 class _Clients:
     """One connection per mode, kept alive across samples."""
 
-    def __init__(self, gateway: tuple[str, int], settings: ProxySettings) -> None:
+    def __init__(
+        self, gateway: tuple[str, int], settings: ProxySettings, api_key: str | None
+    ) -> None:
+        # A real gateway wants a key; the echo server takes anything.
+        self.headers = {"X-Api-Key": api_key} if api_key else {}
         proxy_host, _, proxy_port = settings.proxy_url.removeprefix(
             "http://"
         ).partition(":")
@@ -109,32 +127,31 @@ class _Clients:
         return conn
 
     def direct_get(self) -> None:
-        self.direct.request("GET", PATH, headers={"Host": HOST})
-        _read(self.direct.getresponse())
+        _get(self.direct, PATH, {"Host": HOST, **self.headers})
 
     def proxy_http_get(self) -> None:
-        self.plain.request("GET", f"http://{HOST}{PATH}")
-        _read(self.plain.getresponse())
+        _get(self.plain, f"http://{HOST}{PATH}", self.headers)
 
     def proxy_https_get(self) -> None:
-        self.tunnel.request("GET", PATH)
-        _read(self.tunnel.getresponse())
+        _get(self.tunnel, PATH, self.headers)
 
     def proxy_https_new_connection_get(self) -> None:
         conn = self._tunnel()
         try:
-            conn.request("GET", PATH)
-            _read(conn.getresponse())
+            _get(conn, PATH, self.headers)
         finally:
             conn.close()
 
     def requests_direct_get(self) -> None:
-        answer = self.session.get(f"{self.gateway_url}{PATH}", headers={"Host": HOST})
+        answer = self.session.get(
+            f"{self.gateway_url}{PATH}", headers={"Host": HOST, **self.headers}
+        )
         answer.raise_for_status()
 
     def requests_routed_get(self) -> None:
         # route_to_gateway is entered once around the whole run (see below).
-        self.session.get(f"https://{HOST}{PATH}").raise_for_status()
+        answer = self.session.get(f"https://{HOST}{PATH}", headers=self.headers)
+        answer.raise_for_status()
 
     def close(self) -> None:
         for conn in (self.direct, self.plain, self.tunnel):
@@ -194,12 +211,18 @@ def _echo_gateway() -> Iterator[str]:
 
 
 def measure_proxy_latency(
-    gateway_url: str | None = None, *, requests_per_round: int = 300, rounds: int = 5
+    gateway_url: str | None = None,
+    *,
+    api_key: str | None = None,
+    requests_per_round: int = 300,
+    rounds: int = 5,
 ) -> ProxyLatency:
     """Measure each mode `rounds` times `requests_per_round` requests.
 
     Args:
         gateway_url: a running gateway; an echo server is started when None.
+        api_key: sent as `X-Api-Key` (a global-region key for a real gateway,
+            as the requests go to `api.clockify.me`).
         requests_per_round: samples per mode per round (a tenth of that for
             new connections, which each cost a TLS handshake).
         rounds: how many times the modes take turns.
@@ -220,7 +243,7 @@ def measure_proxy_latency(
         with _process(command) as proxy:
             _wait_for(settings_file, proxy)
             settings = read_settings(settings_file)
-            return _measure(url, settings, requests_per_round, rounds)
+            return _measure(url, settings, api_key, requests_per_round, rounds)
 
 
 @contextmanager
@@ -229,10 +252,14 @@ def _given(url: str) -> Iterator[str]:
 
 
 def _measure(
-    url: str, settings: ProxySettings, count: int, rounds: int
+    url: str,
+    settings: ProxySettings,
+    api_key: str | None,
+    count: int,
+    rounds: int,
 ) -> ProxyLatency:
     host, _, port = url.removeprefix("http://").partition(":")
-    clients = _Clients((host, int(port)), settings)
+    clients = _Clients((host, int(port)), settings, api_key)
     modes: dict[str, tuple[Sample, int]] = {
         "direct to the gateway (http.client, keep-alive)": (clients.direct_get, count),
         "proxy, http absolute-form (keep-alive)": (clients.proxy_http_get, count),
@@ -275,13 +302,19 @@ def _measure(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simulator.proxy.bench")
     parser.add_argument("--gateway", help="a running gateway (default: an echo server)")
+    parser.add_argument(
+        "--api-key", help="X-Api-Key for a real gateway (global region)"
+    )
     parser.add_argument("--requests", type=int, default=300, help="per mode and round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print JSON, not a table")
     args = parser.parse_args(argv)
 
     result = measure_proxy_latency(
-        args.gateway, requests_per_round=args.requests, rounds=args.rounds
+        args.gateway,
+        api_key=args.api_key,
+        requests_per_round=args.requests,
+        rounds=args.rounds,
     )
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.table())
     return 0
