@@ -200,8 +200,12 @@ class _ClientSession:
                 proxy_answer(400, "bad_connect", "CONNECT needs a host:port target")
             )
             return
-        while not isinstance(await self.client.next_event(), h11.EndOfMessage):
-            pass
+        # A CONNECT has no body: its end comes at once, or the client is gone.
+        event = await self.client.next_event(self.proxy.idle_timeout)
+        while isinstance(event, h11.Data):
+            event = await self.client.next_event(self.proxy.idle_timeout)
+        if not isinstance(event, h11.EndOfMessage):
+            return
         if not is_clockify_host(host):
             self.proxy.stats.requests_refused += 1
             logger.info("CONNECT %s refused: not a Clockify host", host)
@@ -271,7 +275,6 @@ class _ClientSession:
             await self._answer_refusal(self._gateway_failure(exc))
             return False
 
-        self.proxy.stats.requests_forwarded += 1
         if logger.isEnabledFor(logging.INFO):
             logger.info(
                 "%s %s%s %s %.1f ms",
@@ -353,6 +356,7 @@ class _ClientSession:
             elif isinstance(event, h11.EndOfMessage):
                 self.link.queue(h11.EndOfMessage(headers=event.headers))
                 await self.link.flush()
+                self.proxy.stats.requests_forwarded += 1
                 break
             else:
                 raise _ClientGone("the client closed the connection mid-request")
@@ -394,7 +398,7 @@ class _ClientSession:
     async def _client_event(self) -> ReceivedEvent:
         try:
             return await self.client.next_event(self.proxy.idle_timeout)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, h11.RemoteProtocolError) as exc:
             raise _ClientGone(repr(exc)) from exc
 
     async def _first_response(self) -> h11.Response:

@@ -384,3 +384,33 @@ def test_expect_continue_body_reaches_gateway(
     seen = json.loads(done.stdout)
     assert seen["body"] == body
     assert header(seen, "Expect") is None
+
+
+def test_client_leaving_mid_body_does_not_disturb_the_next(
+    session: requests.Session, proxy: ProxyThread
+) -> None:
+    with socket.create_connection(proxy_address(proxy), timeout=5) as sock:
+        sock.sendall(
+            b"POST http://api.clockify.me/api/v1/workspaces HTTP/1.1\r\n"
+            b"Host: api.clockify.me\r\nContent-Length: 100\r\n\r\nonly part"
+        )
+
+    seen = seen_by_gateway(session.get("https://api.clockify.me/api/v1/user"))
+
+    assert seen["path"] == "/api/v1/user"
+    assert proxy.server.stats.requests_forwarded == 1  # the cut POST was not
+
+
+def test_connect_cut_short_is_dropped_without_a_tunnel(
+    proxy: ProxyThread, echo: EchoServer
+) -> None:
+    with socket.create_connection(proxy_address(proxy), timeout=5) as sock:
+        sock.sendall(
+            b"CONNECT api.clockify.me:443 HTTP/1.1\r\nHost: api.clockify.me\r\n"
+            b"Content-Length: 50\r\n\r\nsome"
+        )
+        sock.shutdown(socket.SHUT_WR)
+        answer = _read_all(sock)
+
+    assert answer == b""
+    assert echo.accepted == 0
