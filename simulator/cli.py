@@ -133,6 +133,13 @@ def up(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="log every request")
     ] = False,
+    proxy: Annotated[
+        bool, typer.Option(help="also run the HTTPS proxy for real Clockify hostnames")
+    ] = False,
+    proxy_port: Annotated[int, typer.Option(help="proxy port (0 picks one)")] = 0,
+    ca: Annotated[
+        Path | None, typer.Option(help="reuse this CA (directory or PEM with its key)")
+    ] = None,
 ) -> None:
     """Start the cluster, print its URLs, write the descriptor, run until Ctrl-C or SIGTERM."""
     from simulator.cluster import Cluster
@@ -162,6 +169,7 @@ def up(
         )
     except Exception as exc:  # the message carries the evidence (log tails)
         raise fail(f"the cluster did not start: {exc}") from None
+    proxy_thread: Any = None
     try:
         if manual_clock:
             cluster.set_clock("manual")
@@ -169,6 +177,9 @@ def up(
             cluster.set_clock("scaled", scale=clock_scale)
         info = cluster.descriptor
         info["supervisorPid"] = os.getpid()
+        if proxy:
+            proxy_thread = _start_proxy(cluster.gateway_url, descriptor, proxy_port, ca)
+            info["proxy"] = proxy_thread.settings.to_dict()
         _write_json(descriptor, info)
         console.print(regions_table(info))
         console.print(
@@ -182,13 +193,36 @@ def up(
             f"{time.perf_counter() - began - cluster.started_in:.2f}s; "
             f"{len(info['workspaces'])} workspaces; descriptor {descriptor}"
         )
+        if proxy_thread is not None:
+            console.print(
+                f"proxy    {info['proxy']['proxyUrl']}   "
+                '(eval "$(regionsim env)" to route clients through it)'
+            )
         console.print("press Ctrl-C to stop")
         while not stop.wait(0.5):
             pass
     finally:
+        if proxy_thread is not None:
+            proxy_thread.stop()
         cluster.stop()
         descriptor.unlink(missing_ok=True)
         console.print("stopped")
+
+
+def _start_proxy(gateway_url: str, descriptor: Path, port: int, ca: Path | None) -> Any:
+    """The HTTPS proxy in a thread, with a CA next to the descriptor (or the given one)."""
+    from simulator.proxy.ca import CertificateAuthority, CertificateAuthorityError
+    from simulator.proxy.runner import ProxyThread
+
+    try:
+        authority = CertificateAuthority.prepare(
+            descriptor.resolve().parent / "ca", reuse_from=ca
+        )
+    except (CertificateAuthorityError, OSError) as exc:
+        raise fail(f"cannot use the CA: {exc}") from None
+    thread = ProxyThread(gateway_url, authority, port=port)
+    thread.start()
+    return thread
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -196,6 +230,52 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2))
     tmp.replace(path)
+
+
+@app.command()
+def env(
+    descriptor: DescriptorOption = DEFAULT_DESCRIPTOR,
+    unset: Annotated[bool, typer.Option(help="print the lines that undo it")] = False,
+) -> None:
+    """Print shell lines that send common clients through the proxy and trust its CA."""
+    from simulator.proxy.settings import ProxySettings, env_lines, unset_lines
+
+    if unset:
+        console.print("\n".join(unset_lines()), highlight=False, soft_wrap=True)
+        return
+    info = load_descriptor(descriptor)
+    if "proxy" not in info:
+        raise fail("the cluster runs no proxy; start it with `regionsim up --proxy`")
+    lines = env_lines(ProxySettings.from_dict(info["proxy"]))
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
+
+
+@app.command("proxy")
+def proxy_command(
+    descriptor: DescriptorOption = DEFAULT_DESCRIPTOR,
+    gateway: Annotated[
+        str | None, typer.Option(help="gateway URL (default: descriptor)")
+    ] = None,
+    ca: Annotated[Path | None, typer.Option(help="reuse this CA")] = None,
+    port: Annotated[int, typer.Option(help="port (0 picks one)")] = 0,
+) -> None:
+    """Run the HTTPS proxy in the foreground against a running cluster's gateway."""
+    from simulator.proxy.runner import run_proxy
+    from simulator.proxy.settings import ProxySettings, env_lines
+
+    gateway_url = gateway or load_descriptor(descriptor)["gatewayUrl"]
+
+    def ready(settings: ProxySettings) -> None:
+        console.print(f"proxy {settings.proxy_url}; in another shell:", highlight=False)
+        console.print("\n".join(env_lines(settings)), highlight=False, soft_wrap=True)
+
+    run_proxy(
+        gateway_url,
+        descriptor.resolve().parent / "ca",
+        reuse_ca=ca,
+        port=port,
+        on_ready=ready,
+    )
 
 
 @app.command()
