@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-REGION_IDS = ("global", "euc1", "use2", "euw2", "apse2")
-REGIONAL_IDS = REGION_IDS[1:]
+from simulator.regions import REGION_IDS, REGIONAL_IDS
+
 ADMIN_ROLES = ("OWNER", "WORKSPACE_ADMIN")
 NAMESPACE = "load"
 

@@ -44,6 +44,7 @@ LOCK_CODE = 9001  # WorkspaceLocked, with Retry-After (docs/errors.md)
 # and a workspace this region does not serve.
 STALE_ANSWERS = frozenset({(401, 4003), (403, 9002)})
 MAX_ATTEMPTS = 4
+WS = "/workspaces/{workspaceId}"  # how statistics name a workspace's routes
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,10 @@ class IntegrationUser(RegionsimUser):
         self.key: str | None = None
         self.last_write: str | None = None
         self.refresh()
+
+    @property
+    def ws_path(self) -> str:
+        return f"/workspaces/{self.workspace_id}"
 
     def refresh(self) -> bool:
         """Look up the workspace's region and the member's key there; True if changed."""

@@ -21,12 +21,7 @@ from loadtests.users.base import RegionsimUser
 logger = logging.getLogger(__name__)
 
 SCHEDULE_WAIT = 15.0
-IN_PROGRESS, COMPLETED, FAILED, REFUSED = (
-    "in_progress",
-    "completed",
-    "failed",
-    "refused",
-)
+IN_PROGRESS, REFUSED = "in_progress", "refused"
 NOT_STARTED = "not started"
 
 
@@ -77,20 +72,10 @@ class TransferDriver(RegionsimUser):
     def start_transfer(self, planned: PlannedTransfer) -> TransferWindow:
         """Start one transfer as the workspace's owner, with its modelled duration."""
         wid = planned.workspace_id
-        described = self.admin(
-            "GET", "/workspaces/{id}", f"/workspaces/{wid}", workspace_id=wid
-        )
-        owner = next(
-            (
-                m
-                for m in (described.body["members"] if described else [])
-                if m["role"] == "OWNER"
-            ),
-            None,
-        )
+        owner_key = self.owner_key(wid)
         requested = time.time()
         window = self.ctx.journal.put_transfer(_window(planned, requested))
-        if owner is None or owner["apiKey"] is None:
+        if owner_key is None:
             return self.ctx.journal.put_transfer(
                 window,
                 status=REFUSED,
@@ -104,7 +89,7 @@ class TransferDriver(RegionsimUser):
                 "destination": planned.destination,
                 "durationSeconds": self.ctx.plan.transfer_seconds,
             },
-            headers={"X-Api-Key": owner["apiKey"]},
+            headers={"X-Api-Key": owner_key},
             expect=(202,),
             workspace_id=wid,
         )
@@ -125,6 +110,17 @@ class TransferDriver(RegionsimUser):
             accepted=time.time(),
             status=IN_PROGRESS,
         )
+
+    def owner_key(self, workspace_id: str) -> str | None:
+        """The owner's key on the workspace's region (TR-01: only the owner may)."""
+        described = self.admin(
+            "GET",
+            "/workspaces/{id}",
+            f"/workspaces/{workspace_id}",
+            workspace_id=workspace_id,
+        )
+        members = described.body["members"] if described else []
+        return next((m["apiKey"] for m in members if m["role"] == "OWNER"), None)
 
     def poll(self, window: TransferWindow) -> TransferWindow:
         sent = time.time()

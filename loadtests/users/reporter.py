@@ -8,9 +8,8 @@ from locust import task
 
 from loadtests.content import iso
 from loadtests.context import REPORTER
-from loadtests.users.base import IntegrationUser
+from loadtests.users.base import WS, IntegrationUser
 
-WS = "/workspaces/{workspaceId}"
 # A range that covers the seeded history and the load test's own days.
 RANGE_START = iso(1_756_684_800)  # 2025-09-01
 RANGE_END = iso(1_830_297_600)  # 2028-01-01
@@ -22,10 +21,6 @@ class ReportReader(IntegrationUser):
 
     weight = 1
     kind = REPORTER
-
-    @property
-    def ws_path(self) -> str:
-        return f"/workspaces/{self.workspace_id}"
 
     @task(1)
     def get_current_user(self) -> None:

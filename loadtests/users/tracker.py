@@ -18,13 +18,12 @@ from locust import task
 from loadtests.content import DESCRIPTION_PREFIX, hash_of_body, hash_of_dto, iso
 from loadtests.context import TRACKER
 from loadtests.journal import CREATE, DELETE, UNKNOWN, UPDATE
-from loadtests.users.base import IntegrationUser, WriteIntent
+from loadtests.users.base import WS, IntegrationUser, WriteIntent
 
 # Seeded history ends on 2026-09-01; each user gets its own day after 2027-01-01.
 FIRST_DAY = 1_798_761_600
 DAY = 86400
 MAX_LIVE = 25
-WS = "/workspaces/{workspaceId}"
 
 
 @dataclass
@@ -43,6 +42,8 @@ class TimeTracker(IntegrationUser):
     def on_start(self) -> None:
         super().on_start()
         self.day = FIRST_DAY + self.number * DAY
+        # Seeded by the user's number: the same run writes the same entries.
+        self.random = random.Random(self.number)
         self.live: dict[str, LiveEntry] = {}
         self.made = 0
         self.projects: list[str] = []
@@ -50,10 +51,6 @@ class TimeTracker(IntegrationUser):
         # Set once a write's outcome is unknown: exact read checks stop then.
         self.unsure = False
         self.load_catalog()
-
-    @property
-    def ws_path(self) -> str:
-        return f"/workspaces/{self.workspace_id}"
 
     def load_catalog(self) -> None:
         projects = self.api("GET", f"{WS}/projects", f"{self.ws_path}/projects")
@@ -65,16 +62,16 @@ class TimeTracker(IntegrationUser):
 
     def entry_body(self, token: str, version: int) -> dict[str, Any]:
         """A whole entry on this user's day; the token names the create attempt."""
-        slot = random.randrange(140)
+        slot = self.random.randrange(140)
         start = self.day + slot * 600
         return {
             "description": f"{DESCRIPTION_PREFIX}{token} v{version}",
             "start": iso(start),
-            "end": iso(start + random.randrange(60, 590)),
-            "billable": random.random() < 0.5,
-            "projectId": random.choice(self.projects) if self.projects else None,
-            "tagIds": random.sample(
-                self.tags, k=min(len(self.tags), random.randrange(3))
+            "end": iso(start + self.random.randrange(60, 590)),
+            "billable": self.random.random() < 0.5,
+            "projectId": self.random.choice(self.projects) if self.projects else None,
+            "tagIds": self.random.sample(
+                self.tags, k=min(len(self.tags), self.random.randrange(3))
             ),
         }
 
@@ -108,7 +105,7 @@ class TimeTracker(IntegrationUser):
     def update_time_entry(self) -> None:
         if not self.live:
             return
-        entry_id, entry = random.choice(list(self.live.items()))
+        entry_id, entry = self.random.choice(list(self.live.items()))
         version = int(entry.body["description"].rsplit(" v", 1)[1]) + 1
         body = self.entry_body(entry.token, version)
         content = hash_of_body(self.member_id, body)
@@ -127,7 +124,7 @@ class TimeTracker(IntegrationUser):
     def delete_time_entry(self) -> None:
         if not self.live:
             return
-        entry_id, entry = random.choice(list(self.live.items()))
+        entry_id, entry = self.random.choice(list(self.live.items()))
         answer = self.api(
             "DELETE",
             f"{WS}/time-entries/{{id}}",
@@ -150,7 +147,7 @@ class TimeTracker(IntegrationUser):
     def get_time_entry(self) -> None:
         if not self.live:
             return
-        entry_id, entry = random.choice(list(self.live.items()))
+        entry_id, entry = self.random.choice(list(self.live.items()))
         answer = self.api(
             "GET",
             f"{WS}/time-entries/{{id}}",
