@@ -38,42 +38,22 @@ SERVED = ("live", "locked")
 RUNNING = ("in_progress", "failing")
 
 
-class InvariantChecker:
-    """Runs the invariants for one finished case."""
+class AuditReview:
+    """The audit-only invariants: pure checks of an audit snapshot, no requests."""
 
-    def __init__(self, ctx: CaseContext, reported: set[tuple[str, str, str]]) -> None:
-        self.ctx = ctx
-        # Global violations already reported by an earlier case of this process.
-        self.reported = reported
-        self.found: list[InvariantViolation] = []
-
-    def run(self) -> list[InvariantViolation]:
-        ctx = self.ctx
-        if ctx.target.admin is not None:
-            audit = ctx.admin.get("/audit")
-            now = float(ctx.admin.get("/clock")["epoch"])
-            self._global(audit)
-            for alias, ref in ctx.workspaces.items():
-                if ref.static is None:
-                    self._placement(alias, ref.id, audit, now)
-        for alias in ctx.workspaces:
-            self._probe(alias)
-        for watch in ctx.watches:
-            if watch.status == "completed":
-                self._old_keys(watch)
-        return list(ctx.violations) + self.found
+    def __init__(self, audit: dict[str, Any], now: float) -> None:
+        self.audit = audit
+        self.now = now
+        # (violation, once): `once` marks global findings, reported once per process.
+        self.found: list[tuple[InvariantViolation, bool]] = []
 
     def _add(self, rule: str, subject: str, diff: str, once: bool = False) -> None:
-        violation = InvariantViolation(rule, subject, diff)
-        if once:
-            if violation.key() in self.reported:
-                return
-            self.reported.add(violation.key())
-        self.found.append(violation)
+        self.found.append((InvariantViolation(rule, subject, diff), once))
 
     # -- global -------------------------------------------------------------
 
-    def _global(self, audit: dict[str, Any]) -> None:
+    def check_global(self) -> None:
+        audit = self.audit
         known = {d["workspaceId"] for d in audit["directory"]}
         for region, held in sorted(audit["regions"].items()):
             for table, categories in sorted(held["residency"].items()):
@@ -111,9 +91,9 @@ class InvariantChecker:
 
     # -- one workspace's copies ----------------------------------------------
 
-    def _placement(
-        self, alias: str, wid: str, audit: dict[str, Any], now: float
-    ) -> None:
+    def check_workspace(self, alias: str, wid: str) -> None:
+        """Where the workspace's copies are, against its directory entry."""
+        audit, now = self.audit, self.now
         entry = next((d for d in audit["directory"] if d["workspaceId"] == wid), None)
         subject = f"workspace {alias} ({wid})"
         if entry is None:
@@ -132,7 +112,7 @@ class InvariantChecker:
         wanted_home = "locked" if running else "live"
         if copies.get(home) != wanted_home:
             self._add(
-                "TR-06" if running else _rule_after(last, "RT-04"),
+                _home_rule(running, copies.get(home), last),
                 subject,
                 f"its region {home} holds it as {copies.get(home, 'nothing')}, expected "
                 f"{wanted_home}; copies: {_copies_text(copies)}",
@@ -197,6 +177,42 @@ class InvariantChecker:
             elif wid in held["workspaceIds"]:
                 copies[region] = "rows-without-hosting"
         return copies
+
+
+class InvariantChecker:
+    """Runs the invariants for one finished case."""
+
+    def __init__(self, ctx: CaseContext, reported: set[tuple[str, str, str]]) -> None:
+        self.ctx = ctx
+        # Global violations already reported by an earlier case of this process.
+        self.reported = reported
+        self.found: list[InvariantViolation] = []
+
+    def run(self) -> list[InvariantViolation]:
+        ctx = self.ctx
+        if ctx.target.admin is not None:
+            review = AuditReview(
+                ctx.admin.get("/audit"), float(ctx.admin.get("/clock")["epoch"])
+            )
+            review.check_global()
+            for alias, ref in ctx.workspaces.items():
+                if ref.static is None:
+                    review.check_workspace(alias, ref.id)
+            for violation, once in review.found:
+                if once and violation.key() in self.reported:
+                    continue
+                if once:
+                    self.reported.add(violation.key())
+                self.found.append(violation)
+        for alias in ctx.workspaces:
+            self._probe(alias)
+        for watch in ctx.watches:
+            if watch.status == "completed":
+                self._old_keys(watch)
+        return list(ctx.violations) + self.found
+
+    def _add(self, rule: str, subject: str, diff: str) -> None:
+        self.found.append(InvariantViolation(rule, subject, diff))
 
     # -- through the API ----------------------------------------------------
 
@@ -356,6 +372,16 @@ class InvariantChecker:
                 if member["status"] == "ACTIVE":
                     result.setdefault(member["id"], []).append(ref.id)
         return result
+
+
+def _home_rule(running: bool, state: str | None, last: dict[str, Any] | None) -> str:
+    """Which rule a wrong copy in the workspace's own region breaks."""
+    if running:
+        return "TR-06"
+    if state == "locked":
+        # Locked with no transfer running: a lock that outlived its window.
+        return "TR-09" if last and last["status"] == "failed" else "TR-06"
+    return _rule_after(last, "RT-04")
 
 
 def _rule_after(last: dict[str, Any] | None, default: str) -> str:

@@ -308,7 +308,12 @@ def render_markdown(matrix: Matrix, info: RunInfo) -> str:
         for rule in matrix.rules:
             if RULES[rule].axis != "pair":
                 continue
-            cells = [_md_cell(matrix.by_pair.get((rule, p))) for p in pairs]
+            cells = [
+                _md_cell(matrix.by_pair.get((rule, p)))
+                if p in RULES[rule].cells
+                else ""
+                for p in pairs
+            ]
             lines.append(f"| {rule} | " + " | ".join(cells) + " |")
     missing = matrix.uncovered()
     if missing:
@@ -404,6 +409,9 @@ def _html_table(
     for rule in rules:
         row = [f"<tr><td class='rule' title='{esc(RULES[rule].text)}'>{rule}</td>"]
         for column in columns:
+            if column not in RULES[rule].cells:
+                row.append("<td></td>")
+                continue
             cell = cells.get((rule, column))
             state = cell.state if cell else "none"
             text = esc(cell.text() if cell else SYMBOLS["none"])

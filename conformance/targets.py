@@ -168,6 +168,8 @@ class ExternalTarget:
     def __init__(
         self, name: str, endpoints: Endpoints, user: SeededUser | None
     ) -> None:
+        from conformance.client import AdminClient
+
         self.name = name
         self._endpoints = endpoints
         self.seeded_user = user

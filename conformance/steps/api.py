@@ -238,7 +238,7 @@ class Call(Step):
             body.get("host")
             or f"{body['region']}{' reports' if body.get('api') == 'reports' else ''}"
         )
-        line = f"{method} {where} {body['path']} as {self._who()}"
+        line = f"{method} {where} {body['path']} {self._who()}"
         for attempt in range(body.get("repeat", 1)):
             try:
                 response = ctx.api.request(
@@ -264,10 +264,20 @@ class Call(Step):
         save_values(self, ctx, response.headers, result)
 
     def _who(self) -> str:
-        for name in self.AUTH_FIELDS:
-            if name in self.body:
-                return f"{name} {self.body[name]}"
-        return "nobody"
+        """Who calls, in words; never the key itself."""
+        body = self.body
+        if "as" in body:
+            region = (
+                f" (key issued by {body['key_region']})" if "key_region" in body else ""
+            )
+            return f"as {body['as']}{region}"
+        if "key" in body:
+            return f"with key {body['key'] if '${' in body['key'] else '(given)'}"
+        if "addon" in body:
+            return f"with the add-on token of {body['addon']}"
+        if "addon_token" in body:
+            return "with an add-on token"
+        return "without credentials"
 
     def _credentials(
         self, ctx: CaseContext, body: dict[str, Any]

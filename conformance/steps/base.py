@@ -8,6 +8,7 @@ before any request is sent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -19,6 +20,8 @@ from conformance.expect import MISSING, lookup, mismatch, parse_path, show
 from conformance.rules import GLOBAL, REGION_IDS, RULES
 
 RULE_IDS = list(RULES)
+# Credentials in answers are masked in failure messages.
+SECRET_FIELDS = re.compile(r'"(apiKey|token|sessionToken)"\s*:\s*"[^"]*"')
 NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
 USER_REF = {"type": "string", "pattern": "^[a-z][a-z0-9_]*\\.[a-z0-9]+$"}
 TEXT = {"type": "string", "minLength": 1}
@@ -228,10 +231,8 @@ def describe_response(response: requests.Response) -> str:
         for k, v in response.headers.items()
         if k.lower() in ("retry-after", "x-regionsim-hint", "location", "content-type")
     }
-    return (
-        f"  answer: {response.status_code} {show(interesting)}\n"
-        f"  body: {response.text[:600]}"
-    )
+    body = SECRET_FIELDS.sub(r'"\1":"***"', response.text[:600])
+    return f"  answer: {response.status_code} {show(interesting)}\n  body: {body}"
 
 
 def save_values(
