@@ -478,12 +478,6 @@ class TransferOrchestrator:
             self.service.region(dest).set_hosting(
                 wid, "live", transferId=transfer["id"]
             )
-            self.service.region(source).set_hosting(
-                wid,
-                "backup",
-                expiresAt=now + BACKUP_DAYS * 86400,
-                transferId=transfer["id"],
-            )
         except (RegionUnavailable, TransferFault) as exc:
             self.fail(transfer["id"], str(exc))
             return
@@ -502,7 +496,21 @@ class TransferOrchestrator:
                 "finished_at = ? WHERE id = ?",
                 (now, transfer["id"]),
             )
+        # The source stays locked until every region knows the new home; only then
+        # does its copy become a backup, so no request sees a workspace that is
+        # neither locked nor served anywhere.
         self.service.push_views()
+        try:
+            self.service.region(source).set_hosting(
+                wid,
+                "backup",
+                expiresAt=now + BACKUP_DAYS * 86400,
+                transferId=transfer["id"],
+            )
+        except RegionUnavailable as exc:
+            # Unreachable through the API either way (no view names it here);
+            # the backup's expiry deletes it.
+            logger.warning("source copy not marked as a backup yet: %s", exc)
         self._notify(
             wid,
             transfer["id"],

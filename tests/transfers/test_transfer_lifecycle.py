@@ -298,3 +298,41 @@ def test_transfer_refusals_lock_nothing(
     assert member["email"] in refused.value.body
     assert cluster.admin("GET", f"/workspaces/{workspace['id']}")["state"] == "active"
     assert notes == []
+
+
+def test_cut_over_answers_only_lock_or_moved_never_denied(
+    cluster: Cluster, new_workspace: Callable[..., Workspace]
+) -> None:
+    workspace = new_workspace("global", entriesPerMember=200)
+    other = new_workspace("global")
+    holder = owner(workspace)
+    cluster.admin(
+        "POST", f"/workspaces/{other['id']}/members", json={"userId": holder["id"]}
+    )
+    url = f"{cluster.region_url('global')}/workspaces/{workspace['id']}/tags"
+    answers: Counter[tuple[int, int]] = Counter()
+    stop = threading.Event()
+
+    def poll() -> None:
+        with httpx.Client(trust_env=False, timeout=10) as client:
+            for _ in range(5000):  # bounded; ends once the move is seen
+                response = client.get(url, headers={"X-Api-Key": holder["apiKey"]})
+                answers[(response.status_code, response.json()["code"])] += 1
+                if stop.is_set() and response.status_code == 403:
+                    return
+
+    transfer = start_transfer(cluster, workspace, "euw2")
+    wait_for(cluster, transfer["id"], copied)
+    thread = threading.Thread(target=poll)
+    thread.start()
+    for _ in range(500):  # until the poller has seen the lock, at most 5 s
+        if answers[(423, 9001)]:
+            break
+        threading.Event().wait(0.01)
+    cluster.advance_clock(12 * 3600)
+    stop.set()
+    thread.join(60)
+
+    assert set(answers) <= {(423, 9001), (403, 9002)}
+    assert answers[(423, 9001)] > 0
+    assert answers[(403, 9002)] > 0
