@@ -136,6 +136,7 @@ class ScenarioItem(pytest.Item):
             params=dict(self.variant.params),
             namespace=self._namespace(session.cases_run),
             rules=self.rules,
+            shared=session.shared,
         )
         failure: StepFailed | None = None
         violations: list[InvariantViolation] = []

@@ -67,6 +67,8 @@ class CaseContext:
     params: dict[str, str]
     namespace: str
     rules: tuple[str, ...]
+    # Workspaces `pick_workspace` shares between the cases of a process, by region.
+    shared: dict[str, str] = field(default_factory=dict)
     workspaces: dict[str, WorkspaceRef] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     watches: list[TransferWatch] = field(default_factory=list)

@@ -250,6 +250,7 @@ class TargetSession:
         # Global invariant violations already reported in this process.
         self.reported: set[tuple[str, str, str]] = set()
         self.cases_run = 0
+        self.shared: dict[str, str] = {}
         self._api: ApiClient | None = None
 
     @property

@@ -88,8 +88,12 @@ class CreateWorkspace(Step):
 
 @register
 class PickWorkspace(Step):
-    """A workspace in a region that a known user can use: made fresh where the target
-    has an admin API, else the target file's seeded user and workspace."""
+    """A workspace in a region that a known user can use, for reading.
+
+    Where the target has an admin API it is one workspace per region shared by the
+    cases of a process (made on first use); else the target file's seeded user and
+    workspace. Cases that write use `create_workspace` instead.
+    """
 
     name = "pick_workspace"
     required = ("as", "region")
@@ -99,9 +103,7 @@ class PickWorkspace(Step):
         body = ctx.render(self.body)
         alias, region = body["as"], body["region"]
         if ctx.target.admin is not None:
-            CreateWorkspace(
-                {"as": alias, "region": region}, self.line, self.index, self.rules
-            ).run(ctx)
+            self._shared(ctx, alias, region)
             return
         user = ctx.target.seeded_user
         if user is None or region not in user.keys:
@@ -131,6 +133,22 @@ class PickWorkspace(Step):
             "addons": [],
         }
         ctx.add_workspace(WorkspaceRef(alias, workspace_id, static))
+
+
+    def _shared(self, ctx: CaseContext, alias: str, region: str) -> None:
+        known = ctx.shared.get(region)
+        if known is not None:
+            ctx.add_workspace(WorkspaceRef(alias, known))
+            described = ctx.describe(alias)
+            if described["region"] == region and described["state"] == "active":
+                return
+        payload = {**DEFAULT_SHAPE, "region": region, "namespace": f"pick{region}"}
+        response = ctx.admin.request("POST", "/workspaces", json=payload)
+        described = check_response(
+            self, ctx, response, None, f"POST /workspaces {payload}", 201
+        )
+        ctx.shared[region] = described["id"]
+        ctx.add_workspace(WorkspaceRef(alias, described["id"]))
 
 
 @register
