@@ -138,10 +138,11 @@ class ScenarioItem(pytest.Item):
             rules=self.rules,
             shared=session.shared,
         )
-        failure: StepFailed | None = None
+        failures: list[StepFailed] = []
+        passed: set[int] = set()
         violations: list[InvariantViolation] = []
         try:
-            failure = self._run_steps(ctx)
+            failures, passed = self._run_steps(ctx)
             healed: list[str] = getattr(target, "heal", list)()
             if healed:
                 ctx.api.endpoints = target.endpoints
@@ -151,27 +152,36 @@ class ScenarioItem(pytest.Item):
         except BaseException:
             self._record({rule: "failed" for rule in self.rules})
             raise
-        self._record(self._outcomes(failure, violations))
-        if failure is not None or violations:
-            raise CaseFailed(self._explain(failure, violations))
+        self._record(self._outcomes(failures, passed, violations))
+        if failures or violations:
+            raise CaseFailed(self._explain(failures, violations))
 
-    def _run_steps(self, ctx: CaseContext) -> StepFailed | None:
+    def _run_steps(self, ctx: CaseContext) -> tuple[list[StepFailed], set[int]]:
+        """Run the steps; a failed check goes on to the next step, any other
+        failure stops the case. Returns the failures and the steps that passed."""
         import requests
 
+        failures: list[StepFailed] = []
+        passed: set[int] = set()
         for step in self.case.steps:
             try:
                 step.execute(ctx)
             except StepFailed as exc:
-                return exc
+                failures.append(exc)
+                if not step.is_check():
+                    break
+                continue
             except TargetUnavailable as exc:
                 pytest.skip(f"{step.label()}: {exc}")
             except requests.RequestException as exc:
-                return step.fail(f"no answer from the target: {exc!r}")
+                failures.append(step.fail(f"no answer from the target: {exc!r}"))
+                break
+            passed.add(step.index)
             if step.changes_state:
                 ctx.invalidate()
             if ctx.watches:
                 ctx.poll_transfers()
-        return None
+        return failures, passed
 
     def _namespace(self, sequence: int) -> str:
         worker = getattr(self.config, "workerinput", {}).get("workerid", "main")
@@ -179,12 +189,24 @@ class ScenarioItem(pytest.Item):
         return f"t{digest[:6]}{sequence}"
 
     def _outcomes(
-        self, failure: StepFailed | None, violations: list[InvariantViolation]
+        self,
+        failures: list[StepFailed],
+        passed: set[int],
+        violations: list[InvariantViolation],
     ) -> dict[str, str]:
-        outcomes = {rule: "passed" for rule in self.rules}
-        if failure is not None:
-            # Rules whose checks come after the failed step were not verified.
-            outcomes = {rule: "blocked" for rule in self.rules}
+        """Per rule: failed if a step checking it failed; passed if every step that
+        checks it passed; blocked if some of them never ran (the case stopped).
+
+        A rule's steps are those naming it in `rules:`; a rule no step names is
+        checked by the whole case.
+        """
+        steps = self.case.steps
+        outcomes = {}
+        for rule in self.rules:
+            own = [s.index for s in steps if rule in (s.body.get("rules") or ())]
+            needed = own or [s.index for s in steps]
+            outcomes[rule] = "passed" if set(needed) <= passed else "blocked"
+        for failure in failures:
             outcomes.update({rule: "failed" for rule in failure.rules})
         for violation in violations:
             outcomes[violation.rule] = "failed"
@@ -194,15 +216,14 @@ class ScenarioItem(pytest.Item):
         self.user_properties.append((OUTCOMES, json.dumps(outcomes, sort_keys=True)))
 
     def _explain(
-        self, failure: StepFailed | None, violations: list[InvariantViolation]
+        self, failures: list[StepFailed], violations: list[InvariantViolation]
     ) -> str:
         lines = [
             f"case {self.name} ({display_path(self.path, self.config.rootpath)}:{self.case.line})"
         ]
         if self.case.summary:
             lines.append(f"  {self.case.summary}")
-        if failure is not None:
-            lines.append(str(failure))
+        lines += [str(failure) for failure in failures]
         if violations:
             lines.append("invariants broken after the case:")
             lines += [f"  {v}" for v in violations]

@@ -41,6 +41,7 @@ class AdminCall(AdminStep):
 
     name = "admin"
     required = ("path",)
+
     properties: ClassVar[dict[str, Any]] = {
         "method": {"enum": ["GET", "POST", "PUT", "DELETE"]},
         "path": {"type": "string", "pattern": "^(/|\\$\\{)"},
@@ -49,6 +50,9 @@ class AdminCall(AdminStep):
         "expect": EXPECT_SCHEMA,
         "save": SAVE_SCHEMA,
     }
+
+    def is_check(self) -> bool:
+        return self.body.get("method", "GET") == "GET" and not self.body.get("save")
 
     def run(self, ctx: CaseContext) -> None:
         body = ctx.render({k: v for k, v in self.body.items() if k != "expect"})
@@ -399,6 +403,7 @@ class ExpectWorkspace(AdminStep):
 
     name = "expect_workspace"
     changes_state = False
+    checks_only = True
     required = ("workspace",)
     properties: ClassVar[dict[str, Any]] = {
         "workspace": NAME,
@@ -444,6 +449,7 @@ class ExpectHosting(AdminStep):
 
     name = "expect_hosting"
     changes_state = False
+    checks_only = True
     required = ("workspace", "region", "state")
     properties: ClassVar[dict[str, Any]] = {
         "workspace": NAME,
@@ -478,6 +484,7 @@ class ExpectNotifications(AdminStep):
 
     name = "expect_notifications"
     changes_state = False
+    checks_only = True
     required = ("workspace", "kind", "to")
     properties: ClassVar[dict[str, Any]] = {
         "workspace": NAME,

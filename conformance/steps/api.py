@@ -134,7 +134,6 @@ class PickWorkspace(Step):
         }
         ctx.add_workspace(WorkspaceRef(alias, workspace_id, static))
 
-
     def _shared(self, ctx: CaseContext, alias: str, region: str) -> None:
         known = ctx.shared.get(region)
         if known is not None:
@@ -239,6 +238,10 @@ class Call(Step):
 
     def capabilities(self) -> frozenset[str]:
         return frozenset({"gateway"}) if "host" in self.body else frozenset()
+
+    def is_check(self) -> bool:
+        reads = self.body.get("method", "GET") in ("GET", "HEAD")
+        return reads and not (self.body.get("save") or self.body.get("save_headers"))
 
     def validate(self) -> None:
         super().validate()

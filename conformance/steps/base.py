@@ -101,6 +101,8 @@ class Step:
     needs: ClassVar[frozenset[str]] = frozenset()
     # Steps after which cached workspace descriptions may be stale.
     changes_state: ClassVar[bool] = True
+    # Steps that only read and compare (see is_check).
+    checks_only: ClassVar[bool] = False
 
     def __init__(
         self, body: dict[str, Any], line: int, index: int, case_rules: tuple[str, ...]
@@ -123,6 +125,14 @@ class Step:
     def capabilities(self) -> frozenset[str]:
         """What the target must offer for this step to run."""
         return self.needs
+
+    def is_check(self) -> bool:
+        """True for a step that only looks: when it fails, the case goes on, so the
+        rules of later steps are still judged. A step that saves values is not one,
+        since later steps depend on what it saves."""
+        return self.checks_only and not (
+            self.body.get("save") or self.body.get("save_headers")
+        )
 
     def defines(self) -> set[str]:
         """Names this step makes available to later steps."""

@@ -78,7 +78,7 @@ def test_passing_case_is_a_green_cell_in_every_report(
     }
 
 
-def test_failed_step_turns_only_its_rules_red(
+def test_failed_check_turns_only_its_rules_red(
     pytester: pytest.Pytester, write_suite: SuiteWriter, target_file: Path
 ) -> None:
     write_suite("keys.yaml", KEY_CASE.replace("STATUS", "418"))
@@ -95,11 +95,49 @@ def test_failed_step_turns_only_its_rules_red(
         ]
     )
     outcome = results_by_case(pytester)["key-only-on-its-region[euc1]"]
-    assert outcome["rule_outcomes"] == {"RT-01": "failed", "RT-04": "blocked"}
+    # A failed read does not stop the case: the RT-04 step still ran, and passed.
+    assert outcome["rule_outcomes"] == {"RT-01": "failed", "RT-04": "passed"}
     markdown = (pytester.path / "reports" / "conformance.md").read_text()
     assert "| RT-01 | · | [✗ 1/1](#f-1) | · | · | · |" in markdown
-    assert "| RT-04 | · | · | · | · | · |" in markdown
+    assert "| RT-04 | · | ✓ 1 | · | · | · |" in markdown
     assert '<a id="f-1"></a>' in markdown
+
+
+def test_failed_write_stops_the_case_and_leaves_later_rules_unjudged(
+    pytester: pytest.Pytester, write_suite: SuiteWriter, target_file: Path
+) -> None:
+    write_suite(
+        "writes.yaml",
+        """
+cases:
+  - name: write-then-read
+    rules: [RD-01, RT-04]
+    regions: [use2]
+    steps:
+      - create_workspace: {as: ws, region: use2}
+      - call:
+          rules: [RD-01]
+          as: ws.owner
+          region: use2
+          method: POST
+          path: /workspaces/${ws.id}/tags
+          json: {name: first}
+          expect: {status: 200}
+      - call: {rules: [RT-04], as: ws.owner, region: global, path: /user, expect: {status: 401}}
+""",
+    )
+
+    result = run(pytester, target_file)
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*?RD-01?: POST use2 /workspaces/*/tags as ws.owner",
+            "  status: expected 200, got 201",
+        ]
+    )
+    outcome = results_by_case(pytester)["write-then-read[use2]"]
+    assert outcome["rule_outcomes"] == {"RD-01": "failed", "RT-04": "blocked"}
 
 
 def test_target_without_admin_api_skips_cases_that_need_it(
