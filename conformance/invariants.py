@@ -295,7 +295,10 @@ class InvariantChecker:
     def _old_keys(self, watch: TransferWatch) -> None:
         """TR-12 for a completed transfer: old keys reach it nowhere, new keys do."""
         ctx = self.ctx
-        subject = f"workspace {watch.alias} ({watch.workspace_id}) moved {watch.source}->{watch.destination}"
+        subject = (
+            f"workspace {watch.alias} ({watch.workspace_id}) moved "
+            f"{watch.source}->{watch.destination}"
+        )
         others = self._other_workspaces_on(watch.source, watch.workspace_id)
         now = {m["id"]: m for m in ctx.describe(watch.alias)["members"]}
         for member in watch.members_before:

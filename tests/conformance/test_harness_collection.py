@@ -116,43 +116,52 @@ def test_only_yaml_under_a_scenarios_folder_is_collected(
         ),
         (
             GOOD.replace("      - call: {as: ws.owner", "      - phone: {as: ws.owner"),
-            "scenarios/bad.yaml:8 (case 'key-refused-elsewhere'): step 2: unknown step 'phone'; known steps: *",
+            "scenarios/bad.yaml:8 (case 'key-refused-elsewhere'): step 2: unknown "
+            "step 'phone'; known steps: *",
         ),
         (
             GOOD.replace("path: /user,", "path: /user, verb: GET,"),
-            "scenarios/bad.yaml:8 (case 'key-refused-elsewhere'): step 2 (call): Additional properties are not allowed ('verb' was unexpected)",
+            "scenarios/bad.yaml:8 (case 'key-refused-elsewhere'): step 2 (call): "
+            "Additional properties are not allowed ('verb' was unexpected)",
         ),
         (
             GOOD.replace("rules: [RT-04]", "rules: [RT-44]"),
-            "scenarios/bad.yaml:*(case 'key-refused-elsewhere'): at cases/0/rules/0: 'RT-44' is not one of *",
+            "scenarios/bad.yaml:*(case 'key-refused-elsewhere'): at cases/0/rules/0: "
+            "'RT-44' is not one of *",
         ),
         (
             GOOD.replace('region: "${source}"}', 'region: "${sorce}"}'),
-            "scenarios/bad.yaml:13 (case 'transfer-refused'): step 1 (create_workspace) uses sorce, which no earlier step defines*",
+            "scenarios/bad.yaml:13 (case 'transfer-refused'): step 1 "
+            "(create_workspace) uses sorce, which no earlier step defines*",
         ),
         (
             GOOD.replace(
                 "as: ws.owner, region: global", "as: wx.owner, region: global"
             ),
-            "scenarios/bad.yaml:8 (case 'key-refused-elsewhere'): step 2 (call) uses wx, which no earlier step defines*",
+            "scenarios/bad.yaml:8 (case 'key-refused-elsewhere'): step 2 (call) uses "
+            "wx, which no earlier step defines*",
         ),
         (
             GOOD.replace("name: phases", "name: transfer-refused"),
-            "scenarios/bad.yaml:15 (case 'transfer-refused'): a case named 'transfer-refused' is already on line 9",
+            "scenarios/bad.yaml:15 (case 'transfer-refused'): a case named "
+            "'transfer-refused' is already on line 9",
         ),
         (
             GOOD.replace("pairs: [global->euc1]", "pairs: [global->mars]"),
-            "scenarios/bad.yaml:15 (case 'phases'): pair 'global->mars' names unknown region(s) mars*",
+            "scenarios/bad.yaml:15 (case 'phases'): pair 'global->mars' names "
+            "unknown region(s) mars*",
         ),
         (
             GOOD.replace('phase: "${phase}", ', ""),
-            "scenarios/bad.yaml:21 (case 'phases'): step 2 (inject_fault): a fail fault needs a phase*",
+            "scenarios/bad.yaml:21 (case 'phases'): step 2 (inject_fault): a fail "
+            "fault needs a phase*",
         ),
         (
             GOOD.replace(
                 "    regions: all\n", "    regions: all\n    pairs: allowed\n"
             ),
-            "scenarios/bad.yaml:3 (case 'key-refused-elsewhere'): at cases/0: * should not be valid *",
+            "scenarios/bad.yaml:3 (case 'key-refused-elsewhere'): at cases/0: * "
+            "should not be valid *",
         ),
         (
             "cases:\n  - name: a\n    name: b\n    rules: [RT-04]\n",

@@ -78,7 +78,8 @@ def test_account_level_table_in_a_region_breaks_rd02() -> None:
     assert findings(snapshot) == [
         (
             "RD-02",
-            "account-level data in a region store: ['member-profiles', 'users'] ({\"member-profiles\":2})",
+            "account-level data in a region store: ['member-profiles', 'users'] "
+            '({"member-profiles":2})',
         )
     ]
 

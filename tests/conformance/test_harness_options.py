@@ -32,7 +32,8 @@ def test_rule_marker_is_declared_with_a_description(pytester: pytest.Pytester) -
     [
         (
             ["--regions", "global,mars"],
-            "*--regions*unknown region id(s) mars*use a comma-separated subset of global,euc1,use2,euw2,apse2*",
+            "*--regions*unknown region id(s) mars*use a comma-separated subset of "
+            "global,euc1,use2,euw2,apse2*",
         ),
         (["--rules", "TR-99"], "*--rules*unknown rule id 'TR-99'*use ids like TR-06*"),
         (

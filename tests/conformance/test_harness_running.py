@@ -323,7 +323,8 @@ def test_rows_left_in_a_region_fail_the_next_case_once(
     result.stdout.fnmatch_lines(
         [
             "invariants broken after the case:",
-            f"  [RD-01] region use2: holds rows of workspaces the directory does not know: ['{stray}']",
+            f"  [RD-01] region use2: holds rows of workspaces the directory does not "
+            f"know: ['{stray}']",
         ]
     )
     outcome = results_by_case(pytester)["key-only-on-its-region[euc1]"]
