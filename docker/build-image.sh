@@ -6,7 +6,14 @@
 # 2. Builds the Dockerfile on the regionsim-base:bookworm image from
 #    build-base.sh (built first if missing), or on BASE_IMAGE when set.
 #
-# Usage: docker/build-image.sh [TAG]        TAG defaults to regionsim:dev
+# The image is labelled org.regionsim.source-digest with a digest of what it is
+# made of (the service code, the packaging, the image's files, the base image's
+# id and the extras); the docker backend rebuilds only when that label differs
+# from `--print-digest`.
+#
+# Usage: docker/build-image.sh [--print-digest] [TAG]
+#   TAG             defaults to regionsim:dev
+#   --print-digest  print the digest the image would get now, build nothing
 #
 # Environment:
 #   BASE_IMAGE        base image (default: regionsim-base:bookworm, built here)
@@ -18,16 +25,27 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-tag="${1:-regionsim:dev}"
+tag=regionsim:dev
+print_digest=0
 base_image="${BASE_IMAGE:-}"
 extras="${REGIONSIM_EXTRAS:-}"
 python="${REGIONSIM_PYTHON:-python3}"
 wheelhouse="$here/wheelhouse"
 image_python=3.11
+default_base=regionsim-base:bookworm
+digest_label=org.regionsim.source-digest
 
 say() { printf 'build-image: %s\n' "$*" >&2; }
 
-case "$tag" in -h|--help) sed -n '2,17p' "$0"; exit 0 ;; esac
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --print-digest) print_digest=1 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        -*) say "unknown option $1"; exit 2 ;;
+        *) tag="$1" ;;
+    esac
+    shift
+done
 
 srcdir=""
 cleanup() {
@@ -59,7 +77,7 @@ build_wheels() {
         return 1
     fi
 
-    copy_sources
+    [ -n "$srcdir" ] || copy_sources
     local fresh="$srcdir.wheels"
     mkdir -p "$fresh/deps" "$fresh/project" "$wheelhouse"
 
@@ -92,18 +110,45 @@ with open(sys.argv[1], "rb") as f:
     mv "$fresh/build" "$fresh/deps" "$fresh/project" "$wheelhouse/"
 }
 
+# The digest of the copied sources: what goes into the project's wheel and the
+# image (the service code, the packaging, the Dockerfile and its context rules,
+# the health check), the base image's id and the extras. conformance/ is in the
+# wheel too, but no service imports it, so it is left out.
+source_digest() {
+    local base_id
+    base_id="$(docker image inspect --format '{{.Id}}' "$1" 2>/dev/null)" ||
+        base_id=missing
+    {
+        (
+            cd "$srcdir"
+            find simulator pyproject.toml Dockerfile .dockerignore \
+                docker/healthcheck.py -type f ! -name '*.pyc' \
+                ! -path '*/__pycache__/*' -print0 |
+                LC_ALL=C sort -z | xargs -0 sha256sum
+        )
+        printf 'base %s\nextras %s\n' "$base_id" "$extras"
+    } | sha256sum | cut -c1-64
+}
+
 main() {
     local started=$SECONDS
+    copy_sources
+    if [ "$print_digest" -eq 1 ]; then
+        source_digest "${base_image:-$default_base}"
+        return 0
+    fi
     build_wheels
     local wheeled=$SECONDS
 
     if [ -z "$base_image" ]; then
-        base_image=regionsim-base:bookworm
+        base_image=$default_base
         "$here/build-base.sh" "$base_image"
     else
         "$here/start-dockerd.sh"
     fi
     local based=$SECONDS
+    local digest
+    digest="$(source_digest "$base_image")"
 
     say "building $tag on $base_image"
     # The classic builder: what the docker SDK (and so testcontainers) uses,
@@ -113,6 +158,7 @@ main() {
     if ! output="$(DOCKER_BUILDKIT=0 docker build \
         --build-arg BASE_IMAGE="$base_image" \
         --build-arg REGIONSIM_EXTRAS="$extras" \
+        --label "$digest_label=$digest" \
         -t "$tag" "$root" 2>&1)"; then
         say "docker build failed; its last lines:"
         printf '%s\n' "$output" | tail -n 30 >&2

@@ -34,6 +34,7 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
 os.environ.setdefault("TC_HOST", "127.0.0.1")
 
+import docker
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.image import DockerImage
 from testcontainers.core.network import Network
@@ -42,8 +43,6 @@ from testcontainers.core.waiting_utils import (
     WaitStrategy,
     WaitStrategyTarget,
 )
-
-import docker
 
 RUN_LABEL = "org.regionsim.check-run"
 PROBE_PORT = 8000
