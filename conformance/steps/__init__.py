@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.steps import admin, api
+from conformance.steps import admin, api, checks
 from conformance.steps.base import REGISTRY, Step
 
-__all__ = ["REGISTRY", "Step", "admin", "api"]
+__all__ = ["REGISTRY", "Step", "admin", "api", "checks"]

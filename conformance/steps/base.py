@@ -9,7 +9,7 @@ before any request is sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import requests
@@ -290,5 +290,3 @@ DURATION = {
     "hours": {"type": "number", "minimum": 0},
     "days": {"type": "number", "minimum": 0},
 }
-
-Runner = Callable[[CaseContext], None]
