@@ -456,10 +456,7 @@ def rich_matrix(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(
-        title="regionsim conformance: rules by region",
-        caption=_summary_line(matrix, info),
-    )
+    table = Table(title="rules by region")
     table.add_column("rule", style="bold")
     for region in matrix.regions:
         table.add_column(region, justify="center")
@@ -476,6 +473,7 @@ def rich_matrix(
         file=buffer, force_terminal=color, no_color=not color, width=width
     )
     console.print(table)
+    console.print(_summary_line(matrix, info), highlight=False)
     for number, result in enumerate(matrix.failures, 1):
         console.print(f"[red]{number}.[/] {result.nodeid}", highlight=False)
     return buffer.getvalue()
