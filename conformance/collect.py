@@ -179,6 +179,8 @@ class ScenarioItem(pytest.Item):
             passed.add(step.index)
             if step.changes_state:
                 ctx.invalidate()
+            elif not step.is_check():
+                ctx.forget_audit()
             if ctx.watches:
                 ctx.poll_transfers()
         return failures, passed

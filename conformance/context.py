@@ -75,6 +75,7 @@ class CaseContext:
     killed: set[str] = field(default_factory=set)
     violations: list[InvariantViolation] = field(default_factory=list)
     _described: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _audit: dict[str, Any] | None = None
     _counter: int = 0
 
     # -- capabilities -------------------------------------------------------
@@ -125,6 +126,17 @@ class CaseContext:
     def invalidate(self) -> None:
         """Forget cached descriptions: the step may have changed keys or regions."""
         self._described.clear()
+        self._audit = None
+
+    def forget_audit(self) -> None:
+        """A write through the API changes what the stores hold, not the records."""
+        self._audit = None
+
+    def audit(self) -> dict[str, Any]:
+        """The admin audit, shared by checks until a step changes something."""
+        if self._audit is None:
+            self._audit = self.admin.get("/audit")
+        return self._audit
 
     def user(self, reference: str) -> tuple[str, dict[str, Any]]:
         """`ws.owner` to (workspace alias, member as described)."""

@@ -80,7 +80,7 @@ class ExpectHosting(AdminStep):
         body = ctx.render(self.body)
         ref = ctx.workspace(body["workspace"])
         region = body["region"]
-        held = ctx.admin.get("/audit")["regions"].get(region)
+        held = ctx.audit()["regions"].get(region)
         if held is None:
             raise self.fail(f"the audit does not list region {region}")
         hosting = [h for h in held["hosting"] if h["workspace_id"] == ref.id]
