@@ -17,7 +17,12 @@ from harness_support import SuiteWriter
 from simulator.cluster import Cluster
 from simulator.regions import REGION_IDS
 
-pytest_plugins = ["pytester"]
+
+def pytest_configure(config: pytest.Config) -> None:
+    # `pytest_plugins` is refused in a conftest below the top level, which this
+    # one is when the whole tests/ folder runs: register pytester here instead.
+    if not config.pluginmanager.has_plugin("pytester"):
+        config.pluginmanager.import_plugin("pytester")
 
 
 @pytest.fixture(scope="session")
