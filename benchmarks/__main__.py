@@ -145,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     # The cluster's admin client logs every request at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Starts should read cached bytecode, as they do on a user's machine; tox's
+    # test environments turn the cache off, and children inherit that.
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+        logger.info("unset PYTHONDONTWRITEBYTECODE for the services measured")
     started, load_before = time.monotonic(), _load_average()
     settings = LoadSettings(
         duration_s=args.duration, connections=args.connections, runs=args.load_runs

@@ -254,7 +254,8 @@ def _regionsim_section(results: dict[str, Any]) -> list[str]:
         lines.append(f"Measured in this run. {section['detail']}".rstrip())
     else:
         lines.append(
-            f"**{status}**: {section['detail']} The runner fills this section once "
+            f"**{status}**: {section['detail'].rstrip('.')}. The runner fills this "
+            "section once "
             "`measure_regionsim` in `benchmarks/regionsim.py` can start a cluster."
         )
     lines += ["", "| target | goal | regionsim | status |", "|---|---|---|---|"]
