@@ -34,13 +34,6 @@ def test_unknown_route_on_the_reports_api_answers_404(
     assert response.json()["message"] == "No static resource report/v1/nothing."
 
 
-def test_unknown_route_needs_no_credential(api: Call) -> None:
-    response = api("use2", "GET", "/archive")
-
-    assert response.status_code == 404
-    assert response.json()["code"] == 3000
-
-
 @pytest.mark.parametrize(
     ("method", "suffix"),
     [

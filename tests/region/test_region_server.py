@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,11 @@ import httpx
 import pytest
 import uvicorn
 from cluster_support import listen
+from starlette.types import ASGIApp
 
 from simulator.region.app import build_region_app, region_state
 from simulator.region.schema import TABLES_BY_NAME
+from simulator.region.view import AccountView
 
 WS = "6a0000000000000000000001"
 USER = "6a00000000000000000000aa"
@@ -27,24 +31,46 @@ INTERNAL = "/__regionsim/internal"
 TAG_COLUMNS = list(TABLES_BY_NAME["tags"].all_columns)
 
 
-@pytest.fixture
-def region(tmp_path: Path) -> Iterator[httpx.Client]:
-    """A fresh euc1 region server in a thread; a client with its base URL."""
-    app = build_region_app("euc1", tmp_path, seed=3)
+@dataclass
+class RunningRegion:
+    app: ASGIApp
+    url: str
+
+
+@contextmanager
+def serve_region(region_id: str, data_dir: Path) -> Iterator[RunningRegion]:
+    """A region server with uvicorn in a thread, on a free loopback port."""
+    app = build_region_app(region_id, data_dir, seed=3)
     sock = listen(0)
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
     thread.start()
     while not server.started:
         time.sleep(0.01)
-    region_state(app).registered = True
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    with httpx.Client(base_url=base, trust_env=False, timeout=10.0) as client:
+    try:
+        yield RunningRegion(app, f"http://127.0.0.1:{sock.getsockname()[1]}")
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        region_state(app).store.close()
+
+
+@pytest.fixture(scope="module")
+def euc1(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegion]:
+    with serve_region("euc1", tmp_path_factory.mktemp("euc1")) as running:
+        yield running
+
+
+@pytest.fixture
+def region(euc1: RunningRegion) -> Iterator[httpx.Client]:
+    """The module's euc1 server, emptied and registered with no view; a client."""
+    state = region_state(euc1.app)
+    state.view = AccountView()
+    state.registered = True
+    with httpx.Client(base_url=euc1.url, trust_env=False, timeout=10.0) as client:
+        client.post(f"{INTERNAL}/reset")
         yield client
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
-    region_state(app).store.close()
 
 
 def view(version: int, role: str = "OWNER") -> dict[str, Any]:
@@ -76,23 +102,13 @@ def host(region: httpx.Client, state: str = "live") -> None:
 
 
 def test_region_health_says_starting_until_registered(tmp_path: Path) -> None:
-    app = build_region_app("use2", tmp_path)
-    sock = listen(0)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/__regionsim/v1/health"
+    with serve_region("use2", tmp_path) as use2:
+        url = use2.url + "/__regionsim/v1/health"
 
-    before = httpx.get(url, trust_env=False)
-    region_state(app).registered = True
-    after = httpx.get(url, trust_env=False)
+        before = httpx.get(url, trust_env=False)
+        region_state(use2.app).registered = True
+        after = httpx.get(url, trust_env=False)
 
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
-    region_state(app).store.close()
     assert before.status_code == 503
     assert before.json()["status"] == "starting"
     assert after.status_code == 200
