@@ -20,7 +20,7 @@ from conformance.rules import REGION_IDS, RULES, pair_label
 META = "regionsim"
 OUTCOMES = "regionsim.outcomes"
 # Cell states, worst first: a cell shows the worst state of its results.
-STATES = ("fail", "pass", "xfail", "skip")
+STATES = ("fail", "xfail", "pass", "skip")
 SYMBOLS = {"fail": "✗", "pass": "✓", "xfail": "!", "skip": "s", "none": "·"}
 STYLES = {
     "fail": "bold red",
@@ -156,7 +156,9 @@ class Cell:
         state = self.state
         if state == "fail":
             return f"{SYMBOLS['fail']} {self.counts['fail']}/{total}"
-        return f"{SYMBOLS[state]} {self.counts.get(state, 0)}"
+        # Known failures show beside the passes rather than hide them.
+        shown = [s for s in ("pass", "xfail", "skip") if self.counts.get(s)]
+        return " ".join(f"{SYMBOLS[s]} {self.counts[s]}" for s in shown)
 
 
 @dataclass
@@ -318,6 +320,10 @@ def render_markdown(matrix: Matrix, info: RunInfo) -> str:
     missing = matrix.uncovered()
     if missing:
         lines += ["", "## Not covered", "", ", ".join(missing)]
+    known = [r for r in matrix.results if r.outcome == "xfailed"]
+    if known:
+        lines += ["", "## Known failures", ""]
+        lines += [f"- `{r.nodeid}`: {_reason(r)}" for r in known]
     lines += ["", "## Failures", ""]
     if not matrix.failures:
         lines.append("None.")
@@ -342,6 +348,12 @@ def _md_cell(cell: Cell | None) -> str:
     if cell.state == "fail" and cell.first_failure:
         return f"[{cell.text()}](#f-{cell.first_failure})"
     return cell.text()
+
+
+def _reason(result: CaseResult) -> str:
+    """The reason a known failure gave (first line of its message)."""
+    first = result.message.strip().splitlines()[0] if result.message.strip() else ""
+    return first.removeprefix("known failure: ")
 
 
 def _params_text(result: CaseResult) -> str:
@@ -380,6 +392,13 @@ def render_html(matrix: Matrix, info: RunInfo) -> str:
     missing = matrix.uncovered()
     if missing:
         parts += ["<h2>Not covered</h2>", f"<p>{esc(', '.join(missing))}</p>"]
+    known = [r for r in matrix.results if r.outcome == "xfailed"]
+    if known:
+        parts.append("<h2>Known failures</h2><ul>")
+        parts += [
+            f"<li><code>{esc(r.nodeid)}</code>: {esc(_reason(r))}</li>" for r in known
+        ]
+        parts.append("</ul>")
     parts.append("<h2>Failures</h2>")
     if not matrix.failures:
         parts.append("<p>None.</p>")

@@ -160,6 +160,7 @@ class Signup(Step):
     properties: ClassVar[dict[str, Any]] = {
         "as": NAME,
         "host": TEXT,
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
         "expect": EXPECT_SCHEMA,
         "save": SAVE_SCHEMA,
     }
@@ -173,7 +174,9 @@ class Signup(Step):
             "name": "New Owner",
             "workspaceName": f"{alias} works",
         }
-        response = ctx.api.request("POST", "/signup", host=host, json=payload)
+        response = ctx.api.request(
+            "POST", "/signup", host=host, json=payload, headers=body.get("headers")
+        )
         result = check_response(
             self, ctx, response, self.body.get("expect"), f"POST {host}/signup", 200
         )
