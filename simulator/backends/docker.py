@@ -226,7 +226,7 @@ def ensure_image(
         if root is None:
             return _existing_image(client, tag)
         env = _build_env(base_image)
-        with _build_lock(root):
+        with build_lock(root):
             digest = _run_build_script(
                 root, ["--print-digest"], env, PRINT_DIGEST_TIMEOUT
             ).strip()
@@ -280,7 +280,8 @@ def _build_env(base_image: str | None) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _build_lock(root: Path) -> Iterator[None]:
+def build_lock(root: Path) -> Iterator[None]:
+    """Held while the image of a work tree is checked or built (across processes)."""
     lock_dir = root / "docker" / "wheelhouse"
     lock_dir.mkdir(parents=True, exist_ok=True)
     with open(lock_dir / ".build.lock", "w") as lock:

@@ -23,6 +23,7 @@ import docker
 from simulator.backends.docker import (
     BUILD_SCRIPT,
     DIGEST_LABEL,
+    build_lock,
     ensure_image,
     find_project_root,
     owner_id,
@@ -37,8 +38,9 @@ def project(image: str, tmp_path: Path) -> Path:
     root = find_project_root()
     assert root is not None, "the tests run from a work tree"
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".build.lock")
-    for folder in ("simulator", "docker"):
-        shutil.copytree(root / folder, tmp_path / folder, ignore=skip)
+    with build_lock(root):  # another process may be rewriting the wheelhouse
+        for folder in ("simulator", "docker"):
+            shutil.copytree(root / folder, tmp_path / folder, ignore=skip)
     for name in ("pyproject.toml", "README.md", "Dockerfile", ".dockerignore"):
         shutil.copy2(root / name, tmp_path / name)
     return tmp_path
