@@ -184,17 +184,37 @@ def cleanup_leftovers() -> list[str]:
     """Remove the containers and networks of clusters whose process has died.
 
     Clusters of live processes (a test worker, `regionsim up` in another shell)
-    are left alone. Returns what was removed.
+    are left alone. Also drops earlier builds of the image that lost their tag
+    and that no container uses any more. Returns what was removed.
     """
     removed = remove_labelled(
         keep=lambda labels: owner_alive(labels.get(OWNER_LABEL, ""))
     )
+    removed += prune_old_images()
     if removed:
         logger.warning("removed leftovers of an earlier run: %s", ", ".join(removed))
     return removed
 
 
 # -- the image ---------------------------------------------------------------
+
+
+def prune_old_images() -> list[str]:
+    """Remove untagged images of earlier builds that no container uses.
+
+    A build keeps the image it replaces while a container still runs from it
+    (another cluster); once that is gone, the old image is only dead weight.
+    """
+    client = _client()
+    try:
+        pruned = client.images.prune(filters={"dangling": True, "label": DIGEST_LABEL})
+    except DockerException as exc:  # another prune may be running
+        logger.debug("no image prune: %r", exc)
+        return []
+    finally:
+        client.close()
+    deleted = pruned.get("ImagesDeleted") or []
+    return [f"image {d['Deleted'][7:19]}" for d in deleted if "Deleted" in d]
 
 
 def find_project_root() -> Path | None:

@@ -27,6 +27,7 @@ from docker_support import (
 from simulator.backends.base import ServiceSpec
 from simulator.backends.docker import (
     CLUSTER_LABEL,
+    DIGEST_LABEL,
     OWNER_LABEL,
     DockerBackend,
     RegionsimContainer,
@@ -198,3 +199,35 @@ def test_container_moves_to_another_port_when_its_port_is_taken(image: str) -> N
     assert container.port != port
     assert health.status_code == 200
     assert labelled(labels[CLUSTER_LABEL]) == []
+
+
+def test_cleanup_prunes_an_old_build_no_container_uses(
+    image: str, tmp_path: Path
+) -> None:
+    token = owner_id().replace(":", "-").lower()
+    tag = f"regionsim-prune:{token}"
+    client = docker.from_env()
+    base = client.images.get(image).tags[0]
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {base}\nARG N\nLABEL org.regionsim.n=$N\n"
+    )
+    try:
+        builds = [
+            client.images.build(
+                path=str(tmp_path),
+                tag=tag,
+                buildargs={"N": n},
+                labels={DIGEST_LABEL: n},
+            )[0]
+            for n in ("1", "2")
+        ]
+
+        removed = cleanup_leftovers()
+        left = {i.id for i in client.images.list(filters={"label": DIGEST_LABEL})}
+    finally:
+        client.images.remove(tag, force=True)
+        client.close()
+
+    assert f"image {builds[0].id[7:19]}" in removed
+    assert builds[0].id not in left
+    assert builds[1].id in left
