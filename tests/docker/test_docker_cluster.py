@@ -218,6 +218,8 @@ def test_cleanup_prunes_an_old_build_no_container_uses(
                 tag=tag,
                 buildargs={"N": n},
                 labels={DIGEST_LABEL: n},
+                rm=True,  # the SDK keeps the build's step containers otherwise
+                forcerm=True,
             )[0]
             for n in ("1", "2")
         ]
