@@ -17,9 +17,6 @@ from cluster_support import PROFILE, SEED, Call, NewWorkspace, ThreadBackend, Wo
 
 from simulator.cluster import Cluster
 
-# Declared here, at the top: pytest refuses `pytest_plugins` in a nested conftest.
-pytest_plugins = ["pytester"]
-
 # -- the session cluster ------------------------------------------------------
 
 

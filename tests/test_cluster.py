@@ -23,6 +23,11 @@ SERVICES = {"accounts", "gateway", *(f"region-{r}" for r in REGION_IDS)}
 BURST_REQUESTS = 10_000
 BURST_THREADS = 16
 BURST_SECONDS = 60.0
+STALE_CONNECTION = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    BrokenPipeError,
+)
 
 
 @pytest.fixture(scope="module")
@@ -178,23 +183,33 @@ def run_burst(probes: list[Probe]) -> tuple[Counter[int], Counter[int], list[str
             next_index[0] += 1
             return next_index[0] - 1
 
+    def send(connection: http.client.HTTPConnection, probe: Probe) -> int:
+        connection.request(probe.method, probe.path, probe.body, probe.headers)
+        answer = connection.getresponse()
+        answer.read()
+        return answer.status
+
     def work() -> None:
         connections: dict[int, http.client.HTTPConnection] = {}
         while (index := take()) is not None:
             probe = probes[index % len(probes)]
-            if probe.port not in connections:
+            reused = probe.port in connections
+            if not reused:
                 connections[probe.port] = http.client.HTTPConnection(
                     "127.0.0.1", probe.port, timeout=10
                 )
-            connection = connections[probe.port]
             try:
-                connection.request(probe.method, probe.path, probe.body, probe.headers)
-                answer = connection.getresponse()
-                answer.read()
-                status = answer.status
+                try:
+                    status = send(connections[probe.port], probe)
+                except STALE_CONNECTION:
+                    if not reused:
+                        raise
+                    # The server closed an idle keep-alive connection as this request
+                    # left; every HTTP client sends it again on a new connection.
+                    connections[probe.port].close()
+                    status = send(connections[probe.port], probe)
             except (OSError, http.client.HTTPException) as exc:
-                connection.close()
-                del connections[probe.port]
+                connections.pop(probe.port).close()
                 status = 0
                 with lock:
                     errors.append(f"{probe.method} {probe.path}: {exc!r}")
