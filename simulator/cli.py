@@ -455,6 +455,12 @@ def serve(
         str | None, typer.Option(help="URL peers use to reach this service")
     ] = None,
     seed: Annotated[str, typer.Option(help="seed for ids")] = "0",
+    transfer_base_seconds: Annotated[
+        float, typer.Option(help="accounts: simulated fixed part of a transfer")
+    ] = 1800.0,
+    transfer_rows_per_second: Annotated[
+        float, typer.Option(help="accounts: simulated copy rate of a transfer")
+    ] = 25.0,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Run one service in the foreground (what a container runs)."""
@@ -476,7 +482,11 @@ def serve(
         kind,  # type: ignore[arg-type]
         region_id=region_id,
         accounts_url=accounts_url,
-        options={"seed": seed},
+        options={
+            "seed": seed,
+            "transfer-base-seconds": str(transfer_base_seconds),
+            "transfer-rows-per-second": str(transfer_rows_per_second),
+        },
     )
     data_dir.mkdir(parents=True, exist_ok=True)
     run_service(

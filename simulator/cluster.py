@@ -235,8 +235,8 @@ def _make_backend(backend: str | Backend, data_dir: Path, log_level: str) -> Bac
 
         return ProcessBackend(data_dir, log_level=log_level)
     if backend == "docker":
-        from simulator.backends.docker import DockerBackend  # type: ignore[import-not-found,unused-ignore]
+        from simulator.backends.docker import DockerBackend
 
-        docker_backend: Backend = DockerBackend(data_dir)
+        docker_backend: Backend = DockerBackend(data_dir, log_level=log_level)
         return docker_backend
     raise ValueError(f"unknown backend {backend!r}; expected process or docker")
