@@ -34,15 +34,17 @@ class IdGenerator:
     def __init__(self, seed: int | str) -> None:
         self._random = random.Random(derive_seed("ids", seed))
         self._lock = threading.Lock()
-        self._counter = 0
+        # As in an ObjectId: a random middle fixed per generator and a counter, so
+        # ids made in the same second still grow in creation order.
+        self._middle = self._random.getrandbits(40)
+        self._counter = self._random.getrandbits(16)
 
     def object_id(self, at: float) -> str:
         """A new id stamped with the simulated time ``at`` (epoch seconds)."""
         with self._lock:
             self._counter = (self._counter + 1) & 0xFFFFFF
-            tail = self._random.getrandbits(40)
             counter = self._counter
-        return f"{int(at) & 0xFFFFFFFF:08x}{tail:010x}{counter:06x}"
+        return f"{int(at) & 0xFFFFFFFF:08x}{self._middle:010x}{counter:06x}"
 
     def api_key(self) -> str:
         """A 48-character alphanumeric API key, the shape real keys have."""

@@ -8,9 +8,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
 from simulator.errors import ApiError, BadRequest, MalformedRequest
 
@@ -170,7 +172,21 @@ class AccessLogMiddleware:
                 )
 
 
-def reject_bad_value(field: str, value: object, expected: str) -> BadRequest:
-    return BadRequest(
-        f"You entered invalid value for field: [{field}]. Expected {expected}, got {value!r}"
-    )
+async def server_error(request: Request, exc: Exception) -> Response:
+    """The JSON 500 for a crash (the access log records the traceback)."""
+    return json_response({"message": "Internal server error", "code": 500}, 500)
+
+
+def service_app(
+    routes: list[BaseRoute],
+    service: str,
+    exception_handlers: Mapping[Any, ExceptionHandler] | None = None,
+) -> tuple[ASGIApp, Starlette]:
+    """A Starlette app as every service is built: JSON 500s and one log line a request.
+
+    Returns the outer app to serve and the Starlette app, for its state.
+    """
+    handlers: dict[Any, ExceptionHandler] = {Exception: server_error}
+    handlers.update(exception_handlers or {})
+    inner = Starlette(routes=routes, exception_handlers=handlers)
+    return AccessLogMiddleware(inner, service), inner

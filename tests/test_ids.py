@@ -42,11 +42,6 @@ def test_object_ids_grow_over_time() -> None:
     assert len(set(values)) == len(values)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the random middle of an id is drawn per id, not once per generator as "
-    "ObjectIds do, so ids made in the same second do not grow",
-)
 def test_object_ids_of_one_second_grow_in_creation_order() -> None:
     ids = IdGenerator(1)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 
-import pytest
-
 from simulator.serve import bind_socket
 
 
@@ -56,11 +54,6 @@ def test_socket_with_a_named_protocol_gets_nagle_off() -> None:
     assert nagle_off_on_accepted_connection(listener)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bind_socket makes its socket with protocol 0, so asyncio leaves Nagle on "
-    "for accepted connections: each keep-alive answer waits ~40 ms for a delayed ACK",
-)
 def test_bind_socket_connections_get_nagle_off() -> None:
     listener = bind_socket("127.0.0.1", 0)
 

@@ -9,14 +9,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-# A Starlette app inside AccessLogMiddleware, as every service is built, with one
-# route that crashes. It runs in its own process: a crash logged in a thread of the
+# A service app built as every service is built (`service_app`), with one route
+# that crashes. It runs in its own process: a crash logged in a thread of the
 # test process races pytest's traceback formatting on CPython 3.11.
 CRASHING_SERVICE = """
 import socket, uvicorn
-from starlette.applications import Starlette
 from starlette.routing import Route
-from simulator.web import AccessLogMiddleware, json_response
+from simulator.web import json_response, service_app
 
 async def boom(request):
     raise RuntimeError("boom")
@@ -24,9 +23,7 @@ async def boom(request):
 async def fine(request):
     return json_response({"ok": True}, headers={"Last-Page": "true"})
 
-app = AccessLogMiddleware(
-    Starlette(routes=[Route("/boom", boom), Route("/fine", fine)]), "crashing"
-)
+app, _ = service_app([Route("/boom", boom), Route("/fine", fine)], "crashing")
 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
 sock.bind(("127.0.0.1", 0))
 sock.listen(16)
@@ -70,11 +67,6 @@ def test_service_survives_a_crash(service: str) -> None:
     assert after.status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Starlette's ServerErrorMiddleware answers a plain-text 500 before "
-    "AccessLogMiddleware can send its JSON error body",
-)
 def test_unhandled_error_answers_a_json_500(service: str) -> None:
     response = httpx.get(service + "/boom", trust_env=False)
 

@@ -33,12 +33,7 @@ from simulator.regions import (
     REGIONAL_IDS,
     ROOT_DOMAIN,
 )
-from simulator.web import (
-    AccessLogMiddleware,
-    error_response,
-    json_response,
-    read_object,
-)
+from simulator.web import error_response, json_response, read_object, service_app
 
 logger = logging.getLogger(__name__)
 
@@ -93,12 +88,14 @@ class RouteTarget:
 
 def resolve(host: str, path: str, subdomains: dict[str, str]) -> RouteTarget:
     """Map a Host and path to a region and its local path; raises for anything unknown."""
-    name = host.lower().rsplit(":", 1)[0] if not host.startswith("[") else host.lower()
-    name = name.rstrip(".")
+    name = host_name(host)
     if name in LOOPBACK_HOSTS or name.startswith("127."):
         name = "api.clockify.me"
     if path in WEB_PATHS:
-        return RouteTarget(_region_of_host(name, subdomains), path, web=True)
+        web_region = _region_of_host(name, subdomains)
+        if web_region is None:
+            raise UnknownHost(host)
+        return RouteTarget(web_region, path, web=True)
     if name in GLOBAL_API_HOSTS:
         if path.startswith("/api/"):
             return RouteTarget(GLOBAL, path)
@@ -121,6 +118,15 @@ def resolve(host: str, path: str, subdomains: dict[str, str]) -> RouteTarget:
     if path.startswith(("/api/", "/report/", "/reports/")):
         return RouteTarget(region, path)
     raise RouteNotFound(path)
+
+
+def host_name(host: str) -> str:
+    """The name part of a Host header: no port, lowercase, no trailing dot."""
+    text = host.strip().lower()
+    if text.startswith("["):
+        end = text.find("]")
+        return text[: end + 1] if end != -1 else text
+    return text.rsplit(":", 1)[0].rstrip(".") if ":" in text else text.rstrip(".")
 
 
 def _region_of_host(name: str, subdomains: dict[str, str]) -> str | None:
@@ -155,8 +161,11 @@ class Gateway:
     async def forward(
         self, request: Request, url: str, extra: dict[str, str] | None = None
     ) -> Response:
+        # A client's own x-regionsim-* headers never pass: the gateway alone sets them.
         headers = [
-            (k, v) for k, v in request.headers.items() if k.lower() not in HOP_HEADERS
+            (k, v)
+            for k, v in request.headers.items()
+            if k.lower() not in HOP_HEADERS and not k.lower().startswith("x-regionsim-")
         ]
         headers.append(("x-forwarded-host", request.headers.get("host", "")))
         for key, value in (extra or {}).items():
@@ -285,15 +294,16 @@ def host_port(host: str) -> str:
 
 def build_gateway_app(accounts_url: str) -> ASGIApp:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-    app = Starlette(
-        routes=[
+    app, inner = service_app(
+        [
             Route("/__regionsim/v1/health", health, methods=["GET"]),
             Route("/__regionsim/internal/view", put_view, methods=["PUT"]),
             Route("/{path:path}", route, methods=methods),
-        ]
+        ],
+        "gateway",
     )
-    app.state.gateway = Gateway(accounts_url)
-    return AccessLogMiddleware(app, "gateway")
+    inner.state.gateway = Gateway(accounts_url)
+    return app
 
 
 def gateway_of(app: ASGIApp) -> Gateway:

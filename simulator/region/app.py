@@ -15,7 +15,7 @@ from simulator.errors import MethodNotAllowed, RouteNotFound
 from simulator.region.context import RegionState
 from simulator.region.routes import build_routes
 from simulator.region.store import RegionStore
-from simulator.web import AccessLogMiddleware, error_response
+from simulator.web import error_response, service_app
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,11 @@ class TrailingSlash:
 def build_region_app(region_id: str, data_dir: Path, seed: int | str = 0) -> ASGIApp:
     """The ASGI app of one region, its store at ``data_dir/<region_id>.sqlite``."""
     store = RegionStore(Path(data_dir) / f"{region_id}.sqlite")
-    app = Starlette(
-        routes=build_routes(),
-        exception_handlers={404: _http_error, 405: _http_error},
+    app, inner = service_app(
+        build_routes(), f"region-{region_id}", {404: _http_error, 405: _http_error}
     )
-    app.state.region = RegionState(region_id, store, seed)
-    return TrailingSlash(AccessLogMiddleware(app, f"region-{region_id}"))
+    inner.state.region = RegionState(region_id, store, seed)
+    return TrailingSlash(app)
 
 
 def region_state(app: ASGIApp) -> RegionState:

@@ -162,6 +162,8 @@ def _dispatch(methods: dict[str, Handler]) -> Callable[[Request], object]:
             # Read the body first, so a handler never yields to the event loop between
             # its lock check and its write: a transfer cannot lock in between (TR-06).
             await request.body()
-        return await wrapped[request.method](request)
+        # Starlette routes HEAD wherever GET is; the GET handler answers it.
+        method = "GET" if request.method == "HEAD" else request.method
+        return await wrapped[method](request)
 
     return endpoint

@@ -313,11 +313,6 @@ def test_signup_twice_with_one_email_is_refused(gateway: Call) -> None:
     assert "already exists" in again.json()["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the gateway forwards a client's own X-Regionsim-Region header, and the "
-    "accounts service reads it instead of the region the Host chose",
-)
 def test_signup_region_cannot_be_chosen_by_a_client_header(gateway: Call) -> None:
     response = gateway(
         "euc1.clockify.me",

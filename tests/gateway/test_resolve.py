@@ -102,11 +102,6 @@ def test_resolve_treats_a_loopback_address_as_the_api_host(host: str) -> None:
     assert resolve(host, "/api/v1/user", {}) == RouteTarget("global", "/api/v1/user")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an IPv6 loopback Host with a port keeps the port in the name and "
-    "is refused as an unknown host",
-)
 def test_resolve_treats_ipv6_loopback_with_a_port_as_the_api_host() -> None:
     assert resolve("[::1]:8080", "/api/v1/user", {}) == RouteTarget(
         "global", "/api/v1/user"
@@ -178,10 +173,6 @@ def test_resolve_sends_web_pages_with_the_host_region(
     assert resolve(host, path, SUBDOMAINS) == RouteTarget(region, path, web=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web paths skip the host check: a sign-up on any host lands in global",
-)
 def test_resolve_refuses_web_pages_on_an_unknown_host() -> None:
     with pytest.raises(UnknownHost):
         resolve("example.com", "/signup", SUBDOMAINS)

@@ -282,11 +282,6 @@ def test_summary_report_groups_by_day_in_the_requested_zone(
     assert [g["name"] for g in response.json()["groupOne"]] == ["2026-06-30"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the report range is filtered as UTC instants; the real service reads it "
-    "as wall-clock time in the request's timeZone",
-)
 def test_report_range_is_read_as_wall_clock_time_in_the_zone(
     reports: Call, workspace: Workspace
 ) -> None:

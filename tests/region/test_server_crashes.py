@@ -30,11 +30,6 @@ def detailed_url(process_cluster: Cluster) -> str:
     return process_cluster.reports_url("global") + workspace.path + "/reports/detailed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HEAD reaches the GET route's dispatcher, which has no HEAD handler: "
-    "KeyError, answered 500",
-)
 def test_head_is_answered_like_get_without_a_body(
     process_cluster: Cluster, http: httpx.Client, owner_key: str
 ) -> None:
@@ -46,10 +41,6 @@ def test_head_is_answered_like_get_without_a_body(
     assert response.content == b""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a users.ids that is not a list reaches len() and answers 500",
-)
 def test_detailed_report_refuses_user_ids_that_are_not_a_list(
     http: httpx.Client, detailed_url: str, owner_key: str
 ) -> None:
@@ -62,10 +53,6 @@ def test_detailed_report_refuses_user_ids_that_are_not_a_list(
     assert "[users.ids]" in response.json()["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="projects.ids that are not strings reach SQLite as parameters and answer 500",
-)
 def test_detailed_report_refuses_project_ids_that_are_not_strings(
     http: httpx.Client, detailed_url: str, owner_key: str
 ) -> None:

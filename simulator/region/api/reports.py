@@ -33,31 +33,52 @@ def _stamp(ts: float, zone: ZoneInfo) -> str:
     return datetime.fromtimestamp(int(ts), zone).isoformat()
 
 
+def _wall_clock(body: dict[str, Any], field: str, zone: ZoneInfo) -> float:
+    """A range bound read as wall-clock time in the report's zone, as the real service
+    does: `2026-07-02T00:00:00Z` with `Pacific/Honolulu` means midnight in Honolulu."""
+    fields.instant(body, field, required=True)  # the same checks and messages
+    text = str(body[field]).strip()
+    text = text[:-1] if text.endswith(("Z", "z")) else text
+    parsed = datetime.fromisoformat(text).replace(tzinfo=None)
+    return parsed.replace(tzinfo=zone).timestamp()
+
+
+def _filter_ids(body: dict[str, Any], name: str) -> tuple[list[str], str | None]:
+    """The `ids` (and `contains`) of a `users` / `projects` filter, checked."""
+    value = body.get(name)
+    if value is None:
+        return [], None
+    if not isinstance(value, dict):
+        raise fields.invalid(name, "Expected an object with ids.")
+    ids = value.get("ids") or []
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise fields.invalid(f"{name}.ids", "Expected a list of ids.")
+    contains = value.get("contains")
+    return ids, str(contains) if contains is not None else None
+
+
 def _entries(
-    request: Request, access: WorkspaceAccess, body: dict[str, Any]
+    request: Request, access: WorkspaceAccess, body: dict[str, Any], zone: ZoneInfo
 ) -> list[Row]:
-    start = fields.instant(body, "dateRangeStart", required=True)
-    end = fields.instant(body, "dateRangeEnd", required=True)
-    assert start is not None and end is not None
+    start = _wall_clock(body, "dateRangeStart", zone)
+    end = _wall_clock(body, "dateRangeEnd", zone)
     if end < start:
         raise BadRequest("dateRangeEnd must not be before dateRangeStart")
     where = ["workspace_id = ?", "start >= ?", "start <= ?", '"end" IS NOT NULL']
     params: list[Any] = [access.workspace_id, start, end]
-    users = body.get("users") or {}
-    ids = users.get("ids") if isinstance(users, dict) else None
+    user_ids, contains = _filter_ids(body, "users")
+    project_ids, _ = _filter_ids(body, "projects")
     if not access.is_admin:
         where.append("user_id = ?")
         params.append(access.user_id)
-    elif ids:
-        marks = ",".join("?" * len(ids))
-        negate = "NOT " if users.get("contains") == "DOES_NOT_CONTAIN" else ""
+    elif user_ids:
+        marks = ",".join("?" * len(user_ids))
+        negate = "NOT " if contains == "DOES_NOT_CONTAIN" else ""
         where.append(f"user_id {negate}IN ({marks})")
-        params.extend(ids)
-    projects = body.get("projects") or {}
-    if isinstance(projects, dict) and projects.get("ids"):
-        marks = ",".join("?" * len(projects["ids"]))
-        where.append(f"project_id IN ({marks})")
-        params.extend(projects["ids"])
+        params.extend(user_ids)
+    if project_ids:
+        where.append(f"project_id IN ({','.join('?' * len(project_ids))})")
+        params.extend(project_ids)
     if isinstance(body.get("billable"), bool):
         where.append("billable = ?")
         params.append(int(body["billable"]))
@@ -161,7 +182,7 @@ async def detailed_report(request: Request) -> Response:
             "detailedFilter.pageSize", "Expected a number from 1 to 1000."
         )
     zone = _zone(body)
-    rows = _entries(request, access, body)
+    rows = _entries(request, access, body, zone)
     names = _Names(state_of(request).store, access, state_of(request).view.users)
     window = rows[(page - 1) * size : page * size]
     return json_response(
@@ -238,7 +259,7 @@ async def summary_report(request: Request) -> Response:
             f"Expected one to three of {', '.join(SUMMARY_GROUPS)}.",
         )
     zone = _zone(body)
-    rows = _entries(request, access, body)
+    rows = _entries(request, access, body, zone)
     names = _Names(state_of(request).store, access, state_of(request).view.users)
     return json_response(
         {"totals": _totals(rows), "groupOne": _summarize(rows, groups, names, zone)}
