@@ -97,13 +97,17 @@ class PickWorkspace(Step):
 
     name = "pick_workspace"
     required = ("as", "region")
-    properties: ClassVar[dict[str, Any]] = {"as": NAME, "region": TEXT}
+    properties: ClassVar[dict[str, Any]] = {
+        "as": NAME,
+        "region": TEXT,
+        "plan": choice(PLANS),
+    }
 
     def run(self, ctx: CaseContext) -> None:
         body = ctx.render(self.body)
         alias, region = body["as"], body["region"]
         if ctx.target.admin is not None:
-            self._shared(ctx, alias, region)
+            self._shared(ctx, alias, region, body.get("plan", "ENTERPRISE"))
             return
         user = ctx.target.seeded_user
         if user is None or region not in user.keys:
@@ -134,19 +138,28 @@ class PickWorkspace(Step):
         }
         ctx.add_workspace(WorkspaceRef(alias, workspace_id, static))
 
-    def _shared(self, ctx: CaseContext, alias: str, region: str) -> None:
-        known = ctx.shared.get(region)
+    def _shared(self, ctx: CaseContext, alias: str, region: str, plan: str) -> None:
+        """The process's shared workspace of that region and plan; made again if a
+        case moved or locked it (which only a broken rule would do)."""
+        slot = f"{region}/{plan}"
+        known = ctx.shared.get(slot)
         if known is not None:
             ctx.add_workspace(WorkspaceRef(alias, known))
             described = ctx.describe(alias)
             if described["region"] == region and described["state"] == "active":
                 return
-        payload = {**DEFAULT_SHAPE, "region": region, "namespace": f"pick{region}"}
+        payload = {
+            **DEFAULT_SHAPE,
+            "region": region,
+            "plan": plan,
+            "subdomain": ctx.unique("p"),
+            "namespace": f"pick{region}{plan.lower()}",
+        }
         response = ctx.admin.request("POST", "/workspaces", json=payload)
         described = check_response(
             self, ctx, response, None, f"POST /workspaces {payload}", 201
         )
-        ctx.shared[region] = described["id"]
+        ctx.shared[slot] = described["id"]
         ctx.add_workspace(WorkspaceRef(alias, described["id"]))
 
 

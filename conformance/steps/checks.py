@@ -14,7 +14,7 @@ from conformance.expect import lookup, mismatch, show
 from conformance.steps.admin import HOSTING_STATES, POLL_SECONDS, AdminStep
 from conformance.steps.base import NAME, TEXT, USER_REF, register
 
-NOTIFY_SECONDS = 3.0
+NOTIFY_SECONDS = 10.0
 
 
 @register
