@@ -147,6 +147,10 @@ class TransferOrchestrator:
         Transfers already waiting for the clock keep waiting; the regions that must
         undo something are retried as they register.
         """
+        self.store.execute(
+            "UPDATE transfers SET status = 'completed', phase = 'done' "
+            "WHERE status = 'in_progress' AND phase = 'cut-over'"
+        )
         interrupted = self.store.all(
             "SELECT id FROM transfers WHERE status = 'failing' "
             "OR (status = 'in_progress' AND phase != 'waiting')"
@@ -491,9 +495,9 @@ class TransferOrchestrator:
                 "INSERT INTO backups VALUES (?, ?, ?, ?, ?, NULL)",
                 (wid, source, transfer["id"], now, now + BACKUP_DAYS * 86400),
             )
+            # Past this point the move has happened: nothing may roll it back.
             conn.execute(
-                "UPDATE transfers SET status = 'completed', phase = 'done', "
-                "finished_at = ? WHERE id = ?",
+                "UPDATE transfers SET phase = 'cut-over', finished_at = ? WHERE id = ?",
                 (now, transfer["id"]),
             )
         # The source stays locked until every region knows the new home; only then
@@ -516,6 +520,10 @@ class TransferOrchestrator:
             transfer["id"],
             "transfer_completed",
             f"Your workspace now lives in region {dest}; use your new API key",
+        )
+        # Only now "completed": a client that polls sees it once everything is done.
+        self.store.update(
+            "transfers", "id = ?", (transfer["id"],), status="completed", phase="done"
         )
         logger.info(
             "transfer %s of %s from %s to %s completed",
@@ -557,6 +565,13 @@ class TransferOrchestrator:
             transfer = self._get(transfer_id)
             if transfer["status"] not in ("in_progress", "failing"):
                 return
+            if transfer["phase"] == "cut-over":
+                logger.warning(
+                    "transfer %s is past its cut-over; not failing it: %s",
+                    transfer_id,
+                    reason,
+                )
+                return
             wid, source, dest = (
                 transfer["workspace_id"],
                 transfer["source"],
@@ -585,7 +600,7 @@ class TransferOrchestrator:
                     "UPDATE workspaces SET state = 'active' WHERE id = ?", (wid,)
                 )
                 conn.execute(
-                    "UPDATE transfers SET status = 'failed', finished_at = ?, failure_reason = ?, "
+                    "UPDATE transfers SET finished_at = ?, failure_reason = ?, "
                     "cleanup = ? WHERE id = ?",
                     (now, reason, _json({"pending": pending}), transfer_id),
                 )
@@ -596,6 +611,8 @@ class TransferOrchestrator:
                 "transfer_failed",
                 f"Moving your workspace to {dest} failed; it stays in {source}",
             )
+            # Only now "failed": a client that polls sees it once the rollback is done.
+            self.store.update("transfers", "id = ?", (transfer_id,), status="failed")
             logger.warning("transfer %s of %s failed: %s", transfer_id, wid, reason)
 
     def _retry_cleanups(self) -> None:

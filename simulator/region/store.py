@@ -48,6 +48,11 @@ def _decode(table: Table, record: sqlite3.Row) -> Row:
     return row
 
 
+def fts_phrase(text: str) -> str:
+    """Text as one quoted FTS5 phrase, so its words are matched, not parsed as syntax."""
+    return '"' + text.replace('"', '""') + '"'
+
+
 class RegionStore:
     """The persisted data of one region; all methods are safe across threads."""
 
@@ -189,7 +194,7 @@ class RegionStore:
         self, workspace_id: str, text: str, limit: int = 50
     ) -> list[str]:
         """Ids of entries whose description matches ``text`` (the FTS5 index)."""
-        phrase = '"' + text.replace('"', '""') + '"'
+        phrase = fts_phrase(text)
         rows = self.query(
             "SELECT entry_id FROM search_index WHERE search_index MATCH ? "
             "AND workspace_id = ? LIMIT ?",

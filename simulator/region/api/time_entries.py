@@ -25,7 +25,7 @@ from simulator.region.context import (
     workspace_access,
 )
 from simulator.region.paging import Page, paged_response
-from simulator.region.store import Row
+from simulator.region.store import Row, fts_phrase
 from simulator.web import empty_response, json_response, query_bool, read_object
 
 ENTRY_TYPES = ("REGULAR", "BREAK")
@@ -230,11 +230,12 @@ async def get_time_entries_of_user(request: Request) -> Response:
         params.append(tag)
     description = request.query_params.get("description")
     if description:
-        matches = state.store.search_entries(
-            access.workspace_id, description, limit=100000
+        # The search index answers in SQL, however many entries match.
+        where.append(
+            "id IN (SELECT entry_id FROM search_index WHERE search_index MATCH ? "
+            "AND workspace_id = ?)"
         )
-        where.append(f"id IN ({','.join('?' * len(matches)) or 'NULL'})")
-        params.extend(matches)
+        params.extend((fts_phrase(description), access.workspace_id))
     condition = " AND ".join(where)
     total = state.store.count("time_entries", condition, params)
     rows = state.store.select(
