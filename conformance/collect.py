@@ -137,6 +137,7 @@ class ScenarioItem(pytest.Item):
             namespace=self._namespace(session.cases_run),
             rules=self.rules,
             shared=session.shared,
+            run_token=session.token,
         )
         failures: list[StepFailed] = []
         passed: set[int] = set()

@@ -69,6 +69,8 @@ class CaseContext:
     rules: tuple[str, ...]
     # Workspaces `pick_workspace` shares between the cases of a process, by region.
     shared: dict[str, str] = field(default_factory=dict)
+    # Different for every run, so names never collide on a target runs share.
+    run_token: str = ""
     workspaces: dict[str, WorkspaceRef] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     watches: list[TransferWatch] = field(default_factory=list)
@@ -93,10 +95,13 @@ class CaseContext:
         return str(tail(service)) if tail else "(no logs on this target)"
 
     def unique(self, prefix: str) -> str:
-        """A name unique to this case, stable for the same test and seed."""
+        """A name no other case or run uses on the target (subdomains, e-mails).
+
+        Runs may share a long-lived target, so the name mixes in this run's token.
+        """
         self._counter += 1
         digest = hashlib.sha256(
-            f"{self.namespace}:{self._counter}".encode()
+            f"{self.run_token}:{self.namespace}:{self._counter}".encode()
         ).hexdigest()
         return f"{prefix}{digest[:8]}"
 

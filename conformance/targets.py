@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -251,6 +252,7 @@ class TargetSession:
         self.reported: set[tuple[str, str, str]] = set()
         self.cases_run = 0
         self.shared: dict[str, str] = {}
+        self.token = secrets.token_hex(4)
         self._api: ApiClient | None = None
 
     @property
