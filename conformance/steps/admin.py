@@ -27,8 +27,6 @@ FAULT_KINDS = ["fail", "overrun", "stop-destination"]
 PHASES = ["locking", "copying", "verifying", "finalizing"]
 HOSTING_STATES = ["live", "locked", "importing", "backup", "absent"]
 POLL_SECONDS = 0.01
-# See AdvanceClock.run; turn off to see the accounts service's view race.
-RESYNC_VIEWS = True
 ADMIN = frozenset({"admin"})
 
 
@@ -244,20 +242,12 @@ class AdvanceClock(AdminStep):
 
     def run(self, ctx: CaseContext) -> None:
         seconds = seconds_of(ctx.render(self.body))
-        running = any(w.status == "in_progress" for w in ctx.watches)
         response = ctx.admin.request(
             "POST", "/clock/advance", json={"seconds": seconds}
         )
         check_response(
             self, ctx, response, None, f"advance the clock by {seconds:.0f}s", 200
         )
-        if running and RESYNC_VIEWS:
-            # Workaround for a race in the accounts service: a view built before a
-            # transfer ended can reach a region after the newer one, because its
-            # version is taken after its content is read (AccountsService.region_view),
-            # so the region keeps answering 423 for a workspace that is unlocked.
-            # Advancing by zero pushes fresh views once every due transfer has ended.
-            ctx.admin.request("POST", "/clock/advance", json={"seconds": 0})
 
 
 @register

@@ -54,6 +54,7 @@ class AccountsService:
         self.regions: dict[str, RegionClient] = {}
         self.gateways: dict[str, str] = {}
         self._view_lock = threading.Lock()
+        self._build_lock = threading.Lock()
         self._version = 0
         self._pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="push")
         self.namespaces = 0
@@ -104,6 +105,13 @@ class AccountsService:
 
     def region_view(self, region_id: str) -> dict[str, Any]:
         """The account-level data one region needs, built from the store."""
+        # Number and read under one lock: a view with a higher version is never
+        # built from older data, so the newest view always wins at the region.
+        with self._build_lock:
+            version = self._next_version()
+            return self._region_view(region_id, version)
+
+    def _region_view(self, region_id: str, version: int) -> dict[str, Any]:
         workspaces = self.store.all(
             "SELECT * FROM workspaces WHERE region = ?", (region_id,)
         )
@@ -146,7 +154,7 @@ class AccountsService:
             for r in self.store.all("SELECT id, region FROM workspaces")
         }
         return {
-            "version": self._next_version(),
+            "version": version,
             "users": {u["id"]: _user_view(u) for u in users},
             "workspaces": {
                 w["id"]: {
@@ -178,11 +186,13 @@ class AccountsService:
         }
 
     def gateway_view(self) -> dict[str, Any]:
-        rows = self.store.all(
-            "SELECT subdomain, region FROM workspaces WHERE subdomain IS NOT NULL"
-        )
+        with self._build_lock:
+            version = self._next_version()
+            rows = self.store.all(
+                "SELECT subdomain, region FROM workspaces WHERE subdomain IS NOT NULL"
+            )
         return {
-            "version": self._next_version(),
+            "version": version,
             "subdomains": {r["subdomain"]: r["region"] for r in rows},
             "regions": {rid: c.url for rid, c in self.regions.items()},
         }

@@ -92,7 +92,10 @@ def resolve(host: str, path: str, subdomains: dict[str, str]) -> RouteTarget:
     if name in LOOPBACK_HOSTS or name.startswith("127."):
         name = "api.clockify.me"
     if path in WEB_PATHS:
-        web_region = _region_of_host(name, subdomains)
+        # app.clockify.me is the global web app, where the login page sends "global".
+        web_region = (
+            GLOBAL if name == "app.clockify.me" else _region_of_host(name, subdomains)
+        )
         if web_region is None:
             raise UnknownHost(host)
         return RouteTarget(web_region, path, web=True)
