@@ -100,3 +100,22 @@ def regionsim_workspace(
         return workspace
 
     return make
+
+
+@pytest.fixture(scope="session")
+def regionsim_gateway_url(regionsim_target: Target) -> str:
+    """The target's gateway (Host routing); skips on targets that have none."""
+    url = regionsim_target.endpoints.gateway
+    if not url:
+        pytest.skip("the target has no gateway to route real hostnames to")
+    return str(url)
+
+
+@pytest.fixture
+def regionsim_routing(regionsim_gateway_url: str) -> Iterator[Any]:
+    """During the test, `requests`, `httpx` and `urllib` calls to Clockify hostnames
+    (https://api.clockify.me/api/v1/...) reach the target's gateway, unchanged."""
+    from simulator.inprocess import route_to_gateway
+
+    with route_to_gateway(regionsim_gateway_url) as route:
+        yield route

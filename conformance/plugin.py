@@ -21,6 +21,8 @@ from conformance.fixtures import (
     regionsim_clients,
     regionsim_clock,
     regionsim_cluster,
+    regionsim_gateway_url,
+    regionsim_routing,
     regionsim_target,
     regionsim_workspace,
 )
@@ -33,6 +35,8 @@ __all__ = [
     "regionsim_clients",
     "regionsim_clock",
     "regionsim_cluster",
+    "regionsim_gateway_url",
+    "regionsim_routing",
     "regionsim_target",
     "regionsim_workspace",
 ]
