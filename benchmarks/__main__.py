@@ -1,6 +1,9 @@
 """``python -m benchmarks``: measure the peers, the baselines and regionsim, then report.
 
-Writes ``BENCHMARKS.md`` at the repository root and ``benchmarks/results.json``
+In order: the SQLite copy baselines; the peers' starts and GETs; regionsim's
+start, memory and GET beside them; then regionsim's transfer, seeding, HTTPS
+proxy, docker backend, start profile and conformance suite, each on its own
+cluster (``--skip PART`` leaves one out). Writes ``BENCHMARKS.md`` at the repository root and ``benchmarks/results.json``
 (or both into ``--output-dir``). Exits 1 if a measurement failed.
 """
 
@@ -16,11 +19,13 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import peers, report, sqlite_copy
+from benchmarks import markdown, peers, report, sqlite_copy
+from benchmarks.docker_start import measure_docker
 from benchmarks.load import (
     LoadSettings,
     LoadTarget,
@@ -28,8 +33,14 @@ from benchmarks.load import (
     run_rounds,
     wrk_version,
 )
-from benchmarks.local import BenchmarkError
-from benchmarks.regionsim import RegionsimPending, RegionsimResult, measure_regionsim
+from benchmarks.local import BenchmarkError, LoopbackViolation, NotMeasured
+from benchmarks.proxy import measure_proxy
+from benchmarks.regionsim import measure_regionsim
+from benchmarks.report_parts import Part
+from benchmarks.seeding import measure_seeding
+from benchmarks.start_profile import measure_start_profile
+from benchmarks.suite import measure_suite
+from benchmarks.transfer import measure_transfers
 
 logger = logging.getLogger("benchmarks")
 
@@ -37,17 +48,45 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 600
 # regionsim's GET targets are stated against these two.
 REGIONSIM_BASELINES = (peers.FLOOR, peers.MINISTACK)
+PARTS = (
+    "copies", "peers", "regionsim", "transfer", "seeding", "suite", "proxy",
+    "docker", "profile",
+)  # fmt: skip
+REGIONSIM_PARTS = frozenset(PARTS) - {"copies", "peers"}
+QUIET_LOAD = 2.0
+QUIET_POLL_S = 15
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--start-runs", type=int, default=7, help="starts per service")
-    parser.add_argument("--load-runs", type=int, default=5, help="wrk runs per service")
+    parser.add_argument("--start-runs", type=int, default=5, help="starts per service")
+    parser.add_argument("--load-runs", type=int, default=4, help="wrk runs per service")
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument(
-        "--transfer-runs", type=int, default=5, help="copies per method"
+        "--transfer-runs", type=int, default=5, help="SQLite copies per method"
     )
+    parser.add_argument(
+        "--moves", type=int, default=3, help="regionsim transfers of 100,000 entries"
+    )
+    parser.add_argument(
+        "--seed-runs", type=int, default=3, help="seedings of each profile"
+    )
+    parser.add_argument(
+        "--suite-runs", type=int, default=1, help="conformance suite runs per mode"
+    )
+    parser.add_argument("--proxy-runs", type=int, default=3, help="proxy latency runs")
+    parser.add_argument(
+        "--docker-runs", type=int, default=3, help="docker and process starts"
+    )
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=PARTS, metavar="PART",
+        help=f"leave a part out (repeatable): {', '.join(PARTS)}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--wait-quiet", type=int, default=0, metavar="SECONDS",
+        help=f"wait up to this long for a 1-minute load average below {QUIET_LOAD}",
+    )  # fmt: skip
     parser.add_argument(
         "--quick", action="store_true",
         help="one short run of everything, written to a temporary folder (a smoke test)",
@@ -55,19 +94,26 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-regionsim",
         action="store_true",
-        help="measure the peers and baselines only",
+        help="measure the peers and baselines only (skip every regionsim part)",
     )
     parser.add_argument("--output-dir", type=Path, help="write both files here instead")
     parser.add_argument("-v", "--verbose", action="store_true", help="log polls too")
     args = parser.parse_args(argv)
+    runs = (
+        "start_runs", "load_runs", "transfer_runs", "moves", "seed_runs",
+        "suite_runs", "proxy_runs", "docker_runs",
+    )  # fmt: skip
     if args.quick:
-        args.start_runs, args.load_runs, args.duration, args.transfer_runs = 1, 1, 2, 1
+        for name in runs:
+            setattr(args, name, 1)
+        args.duration = 2
         args.output_dir = args.output_dir or Path(
             tempfile.mkdtemp(prefix="regionsim-bench-")
         )
-    for name in ("start_runs", "load_runs", "duration", "connections", "transfer_runs"):
+    for name in (*runs, "duration", "connections"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    args.skip = set(args.skip) | (REGIONSIM_PARTS if args.no_regionsim else set())
     return args
 
 
@@ -92,23 +138,53 @@ def _machine(load_before: float) -> dict[str, Any]:
     }
 
 
-def _measure_regionsim(
-    args: argparse.Namespace, settings: LoadSettings, baselines: list[LoadTarget]
-) -> tuple[RegionsimResult | None, str, str]:
+def _wait_quiet(limit_s: int) -> dict[str, Any]:
+    """Wait (bounded) for the 1-minute load average to fall below QUIET_LOAD."""
+    started = time.monotonic()
+    load = _load_average()
+    while load >= QUIET_LOAD and time.monotonic() - started < limit_s:
+        logger.info("1-minute load average %.1f; waiting for < %.1f", load, QUIET_LOAD)
+        time.sleep(min(QUIET_POLL_S, max(0.0, limit_s - (time.monotonic() - started))))
+        load = _load_average()
+    quiet = load < QUIET_LOAD
+    if not quiet:
+        logger.warning("the machine stayed busy (load %.1f); measuring anyway", load)
+    return {
+        "limit_s": limit_s,
+        "threshold": QUIET_LOAD,
+        "waited_s": round(time.monotonic() - started, 1),
+        "load": load,
+        "quiet": quiet,
+    }
+
+
+def _run_part(name: str, skip: set[str], measure: Callable[[], Any]) -> Part:
+    """Measure one part; a part that fails is reported, the others still run."""
+    if name in skip:
+        return Part("skipped", f"left out with --skip {name}")
+    logger.info("measuring %s", name)
     try:
-        return measure_regionsim(args.start_runs, settings, baselines), "measured", ""
-    except RegionsimPending as exc:
-        logger.warning("regionsim not measured: %s", exc)
-        return None, "pending", f"{exc}."
-    except Exception as exc:  # the peers' figures are still worth writing
-        logger.exception("regionsim measurement failed")
-        return None, "failed", f"{type(exc).__name__}: {exc}"
+        return Part("measured", result=measure())
+    except NotMeasured as exc:
+        logger.warning("%s not measured: %s", name, exc)
+        return Part("not measured", str(exc))
+    except LoopbackViolation:
+        raise
+    except Exception as exc:  # the other parts' figures are still worth writing
+        logger.exception("%s failed", name)
+        return Part("failed", f"{type(exc).__name__}: {exc}")
 
 
 def _measure_services(
     args: argparse.Namespace, settings: LoadSettings, workdir: Path
-) -> tuple[list[peers.PeerResult], RegionsimResult | None, str, str]:
+) -> tuple[list[peers.PeerResult], Part]:
     """Peers' starts, then their GETs in rounds, then regionsim beside two of them."""
+    if "peers" in args.skip:
+        return [], _run_part(
+            "regionsim",
+            args.skip,
+            lambda: measure_regionsim(args.start_runs, settings, []),
+        )
     starts = peers.measure_starts(peers.PEERS, args.start_runs, workdir)
     results = [peers.PeerResult(spec, starts[spec.name]) for spec in peers.PEERS]
     with peers.running_peers(peers.PEERS, workdir) as running:
@@ -116,25 +192,45 @@ def _measure_services(
         for result in results:
             result.loads = loads[result.spec.name]
             result.rss_after_load_bytes = running[result.spec.name].rss_bytes()
-        baselines = [running[spec.name].load_target() for spec in REGIONSIM_BASELINES]
-        if args.no_regionsim:
-            regionsim, status, detail = (
-                None,
-                "pending",
-                "not measured (--no-regionsim).",
-            )
-        else:
-            regionsim, status, detail = _measure_regionsim(args, settings, baselines)
-    return results, regionsim, status, detail
+        baselines: list[LoadTarget] = [
+            running[spec.name].load_target() for spec in REGIONSIM_BASELINES
+        ]
+        regionsim = _run_part(
+            "regionsim",
+            args.skip,
+            lambda: measure_regionsim(args.start_runs, settings, baselines),
+        )
+    return results, regionsim
+
+
+def _measure_parts(
+    args: argparse.Namespace, bench: sqlite_copy.CopyBench | None
+) -> dict[str, Part]:
+    """regionsim's other parts, each on its own cluster; the suite last."""
+    profile, skip = "profile" not in args.skip, args.skip
+
+    def transfers() -> Any:
+        # The copy bench exists whenever the transfer part is not skipped.
+        assert bench is not None
+        return measure_transfers(bench, args.moves, profile)
+
+    return {
+        "transfer": _run_part("transfer", skip, transfers),
+        "seeding": _run_part("seeding", skip, lambda: measure_seeding(args.seed_runs)),
+        "proxy": _run_part("proxy", skip, lambda: measure_proxy(args.proxy_runs)),
+        "docker": _run_part("docker", skip, lambda: measure_docker(args.docker_runs)),
+        "start_profile": _run_part("profile", skip, measure_start_profile),
+        "suite": _run_part("suite", skip, lambda: measure_suite(args.suite_runs)),
+    }
 
 
 def _write(results: dict[str, Any], output_dir: Path | None) -> tuple[Path, Path]:
-    markdown = (output_dir or REPO_ROOT) / "BENCHMARKS.md"
+    markdown_path = (output_dir or REPO_ROOT) / "BENCHMARKS.md"
     json_path = (output_dir or REPO_ROOT / "benchmarks") / "results.json"
-    markdown.parent.mkdir(parents=True, exist_ok=True)
-    markdown.write_text(report.render_markdown(results))
+    markdown_path.parent.mkdir(parents=True, exist_ok=True)
+    markdown_path.write_text(markdown.render_markdown(results))
     json_path.write_text(json.dumps(results, indent=2) + "\n")
-    return markdown, json_path
+    return markdown_path, json_path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,18 +245,22 @@ def main(argv: list[str] | None = None) -> int:
     # test environments turn the cache off, and children inherit that.
     if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
         logger.info("unset PYTHONDONTWRITEBYTECODE for the services measured")
+    quiet = _wait_quiet(args.wait_quiet) if args.wait_quiet else {}
     started, load_before = time.monotonic(), _load_average()
     settings = LoadSettings(
         duration_s=args.duration, connections=args.connections, runs=args.load_runs
     )
+    transfers: dict[str, list[float]] = {}
     try:
         ensure_wrk()
         with tempfile.TemporaryDirectory(prefix="regionsim-bench-") as tmp:
             workdir = Path(tmp)
-            transfers = sqlite_copy.measure_copies(workdir, args.transfer_runs)
-            peer_results, regionsim, status, detail = _measure_services(
-                args, settings, workdir
-            )
+            needs_rows = {"copies", "transfer"} - args.skip
+            bench = sqlite_copy.CopyBench(workdir) if needs_rows else None
+            if bench is not None and "copies" not in args.skip:
+                transfers = sqlite_copy.measure_copies(bench, args.transfer_runs)
+            peer_results, regionsim = _measure_services(args, settings, workdir)
+            parts = _measure_parts(args, bench)
     except BenchmarkError as exc:
         logger.error("benchmark failed: %s", exc)
         return 1
@@ -176,16 +276,20 @@ def main(argv: list[str] | None = None) -> int:
         peers=peer_results,
         transfers=transfers,
         regionsim=regionsim,
-        regionsim_status=status,
-        regionsim_detail=detail,
+        parts=parts,
+        quiet=quiet,
     )
-    markdown, json_path = _write(report.build_results(record), args.output_dir)
-    logger.info("wrote %s and %s in %.0f s", markdown, json_path, record.elapsed_s)
+    markdown_path, json_path = _write(report.build_results(record), args.output_dir)
+    logger.info("wrote %s and %s in %.0f s", markdown_path, json_path, record.elapsed_s)
     if record.elapsed_s > BUDGET_S:
         logger.warning(
             "the run took %.0f s, over its %d s budget", record.elapsed_s, BUDGET_S
         )
-    return 1 if status == "failed" else 0
+    failed = [name for name, part in {"regionsim": regionsim, **parts}.items()
+              if part.status == "failed"]  # fmt: skip
+    if failed:
+        logger.error("failed: %s", ", ".join(failed))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

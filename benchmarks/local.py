@@ -22,6 +22,10 @@ class BenchmarkError(Exception):
     """A measurement could not be taken; the message says what and why."""
 
 
+class NotMeasured(BenchmarkError):
+    """A part cannot be measured on this machine (no engine, no tool); not a failure."""
+
+
 class LoopbackViolation(BenchmarkError):
     """A process under measurement holds a socket that is not on loopback."""
 

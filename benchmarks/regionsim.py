@@ -1,11 +1,11 @@
-"""regionsim's own figures, taken through the cluster API.
+"""regionsim's start, memory and GET figures, taken through the cluster API.
 
-NOT RUN YET. This module is written against the planned interface
-``simulator.cluster.Cluster`` (``Cluster.start(backend=..., seed=..., profile=...)``
-as a context manager with ``region_url(region_id)``, ``descriptor`` and ``pids()``),
-which does not exist yet. Until it does, `measure_regionsim` raises
-`RegionsimPending` and the report keeps its regionsim section empty. Assumptions
-about the descriptor's shape are kept in `_member_key` alone.
+``simulator.cluster.Cluster`` starts the five region servers, the accounts
+service and the gateway (``Cluster.start(backend, seed=..., profile=...)`` as a
+context manager with ``started_in``, ``seed_profile``, ``region_url``,
+``descriptor`` and ``pids()``). Should it be missing, `measure_regionsim` raises
+`RegionsimPending` and the report says so. Assumptions about the descriptor's
+shape are kept in `_member_key` alone.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from benchmarks.load import LoadSample, LoadSettings, LoadTarget, run_rounds
 from benchmarks.local import (
     BenchmarkError,
+    NotMeasured,
     check_loopback_only,
     http_request,
     rss_bytes,
@@ -30,8 +31,17 @@ logger = logging.getLogger(__name__)
 SERVICE_COUNT = 7  # five region servers, the accounts service and the gateway
 
 
-class RegionsimPending(BenchmarkError):
-    """The cluster API is not there yet, so regionsim cannot be measured."""
+class RegionsimPending(NotMeasured):
+    """The cluster API cannot be imported, so regionsim cannot be measured."""
+
+
+def cluster_class() -> Any:
+    """``simulator.cluster.Cluster``, or RegionsimPending when it cannot be imported."""
+    try:
+        cluster_api: Any = importlib.import_module("simulator.cluster")
+    except ImportError as exc:
+        raise RegionsimPending(f"simulator.cluster is not available ({exc})") from exc
+    return cluster_api.Cluster
 
 
 @dataclass
@@ -40,6 +50,8 @@ class RegionsimResult:
 
     # Cluster.start to every service answering (its ``started_in``), before seeding.
     ready_seconds: list[float] = field(default_factory=list)
+    # Seeding the ``tiny`` profile right after, through the admin API.
+    seed_seconds: list[float] = field(default_factory=list)
     # Cluster.start, seeding included, to the first authenticated 200.
     start_seconds: list[float] = field(default_factory=list)
     max_region_rss_bytes: list[int] = field(default_factory=list)
@@ -48,8 +60,6 @@ class RegionsimResult:
     region_id: str = ""
     # The floor's and MiniStack's GET, driven in the same rounds as regionsim's.
     baseline_loads: dict[str, list[LoadSample]] = field(default_factory=dict)
-    # No transfer call is exposed yet; filled once the cluster offers one.
-    transfer_rows_per_s: list[float] = field(default_factory=list)
 
 
 def _member_key(descriptor: Mapping[str, Any]) -> tuple[str, str]:
@@ -89,31 +99,28 @@ def measure_regionsim(
     """Start the cluster `start_runs` times, then drive one region's GET with wrk.
 
     Ready is the cluster's own ``started_in`` (all seven services answering);
-    start is the time from ``Cluster.start``, seeding included, to the first 200
-    of an authenticated GET in the seeded member's region. Memory is read right
-    after start for every service process. The load runs take turns with the
-    `baselines` (already running) so the ratios compare figures from the same
-    minutes.
+    seeding is the ``tiny`` profile seeded right after; start is the time from
+    ``Cluster.start``, seeding included, to the first 200 of an authenticated GET
+    in the seeded member's region. Memory is read right after start for every
+    service process. The load runs take turns with the `baselines` (already
+    running) so the ratios compare figures from the same minutes; without
+    baselines there are no load runs.
     """
-    try:
-        cluster_api: Any = importlib.import_module("simulator.cluster")
-    except ImportError as exc:
-        raise RegionsimPending(
-            f"simulator.cluster is not available yet ({exc})"
-        ) from exc
-
+    cluster_api = cluster_class()
     result = RegionsimResult()
     # As for the peers, the first start only warms the caches and is not counted.
     for attempt in range(start_runs + 1):
         started = time.perf_counter()
-        with cluster_api.Cluster.start(
-            backend="process", seed=1, profile="tiny"
-        ) as cluster:
+        with cluster_api.start("process", seed=1, profile=None) as cluster:
+            seeding = time.perf_counter()
+            cluster.seed_profile("tiny")
+            seeded = time.perf_counter()
             target = _first_answer(cluster)
             if attempt > 0:
+                result.seed_seconds.append(seeded - seeding)
                 _record_start(cluster, time.perf_counter() - started, result)
             # The last cluster stays up for the load runs.
-            if attempt == start_runs:
+            if attempt == start_runs and baselines:
                 result.region_id = target.name.removeprefix("regionsim-")
                 rounds = run_rounds([target, *baselines], settings)
                 result.loads = rounds.pop(target.name)

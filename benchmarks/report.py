@@ -1,24 +1,23 @@
-"""Turns one run's measurements into ``results.json`` and ``BENCHMARKS.md``.
+"""Turns one run's measurements into plain data, the content of ``results.json``.
 
 Every figure is the median of its runs; every ratio is against a baseline that
 was measured in the same run (the bare Starlette floor, MiniStack, or the Python
-stream copy).
+stream copy). `benchmarks.markdown` renders that data as ``BENCHMARKS.md``.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from benchmarks import report_parts as parts
 from benchmarks.load import LoadSample, LoadSettings
 from benchmarks.peers import FLOOR, MINISTACK, PeerResult
 from benchmarks.regionsim import RegionsimResult
-from benchmarks.sqlite_copy import BATCH_SIZE, METHODS
+from benchmarks.report_parts import Part, median, ratio
+from benchmarks.sqlite_copy import BATCH_SIZE, METHODS, schema_of
 
-REGIONSIM_BEGIN = "<!-- regionsim:begin (filled by the runner; do not edit) -->"
-REGIONSIM_END = "<!-- regionsim:end -->"
 STREAM_COPY = "stream_copy"
 
 
@@ -35,19 +34,12 @@ class RunRecord:
     load: LoadSettings
     peers: list[PeerResult]
     transfers: dict[str, list[float]]
-    regionsim: RegionsimResult | None
-    regionsim_status: str  # "measured", "pending" or "failed"
-    regionsim_detail: str = ""
-
-
-def median(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def ratio(value: float | None, baseline: float | None) -> float | None:
-    if value is None or not baseline:
-        return None
-    return value / baseline
+    # regionsim's start, memory and GET; its result is a RegionsimResult.
+    regionsim: Part
+    # transfer, seeding, suite, proxy, docker, start_profile
+    parts: dict[str, Part] = field(default_factory=dict)
+    # Whether the run waited for a quiet machine, and what it found.
+    quiet: dict[str, Any] = field(default_factory=dict)
 
 
 def _load_summary(samples: Sequence[LoadSample]) -> dict[str, Any]:
@@ -95,6 +87,7 @@ def _transfer_summary(record: RunRecord) -> dict[str, Any]:
         runs = record.transfers.get(method.name, [])
         methods[method.name] = {
             "label": method.label,
+            "schema": schema_of(method),
             "runs_rows_per_s": runs,
             "median_rows_per_s": median(runs),
             "ratio_to_stream_copy": ratio(median(runs), base),
@@ -103,6 +96,7 @@ def _transfer_summary(record: RunRecord) -> dict[str, Any]:
         "rows": record.transfer_rows,
         "batch_size": BATCH_SIZE,
         "sqlite": "journal_mode=WAL, synchronous=NORMAL on both files",
+        "status": "measured" if record.transfers else "skipped",
         "methods": methods,
     }
 
@@ -110,7 +104,7 @@ def _transfer_summary(record: RunRecord) -> dict[str, Any]:
 def _target(
     name: str, goal: str, value: float | None, unit: str, met: bool | None
 ) -> dict[str, Any]:
-    status = "pending" if value is None else ("met" if met else "missed")
+    status = "not measured" if value is None else ("met" if met else "missed")
     return {
         "target": name,
         "goal": goal,
@@ -130,25 +124,44 @@ def _baseline_rps(
     return rate
 
 
-def _regionsim_summary(
-    record: RunRecord, peers: dict[str, Any], transfer: dict[str, Any]
-) -> dict[str, Any]:
-    result = record.regionsim
-    start = median(result.start_seconds) if result else None
-    ready = median(result.ready_seconds or result.start_seconds) if result else None
-    max_mb = median([b / 1e6 for b in result.max_region_rss_bytes]) if result else None
-    total_mb = median([b / 1e6 for b in result.total_rss_bytes]) if result else None
-    get = _load_summary(result.loads) if result else None
-    rps = get["median_requests_per_s"] if get else None
-    moved = median(result.transfer_rows_per_s) if result else None
+def _start_summary(result: RegionsimResult | None) -> dict[str, Any]:
+    return {
+        "ready_runs_s": result.ready_seconds if result else [],
+        "ready_median_s": median(result.ready_seconds) if result else None,
+        "seed_tiny_runs_s": result.seed_seconds if result else [],
+        "seed_tiny_median_s": median(result.seed_seconds) if result else None,
+        "first_answer_runs_s": result.start_seconds if result else [],
+        "first_answer_median_s": median(result.start_seconds) if result else None,
+    }
 
-    floor_rps = _baseline_rps(result, peers, FLOOR.name)
-    ministack_rps = _baseline_rps(result, peers, MINISTACK.name)
-    stream_rps = transfer["methods"][STREAM_COPY]["median_rows_per_s"]
-    to_floor, to_ministack = ratio(rps, floor_rps), ratio(rps, ministack_rps)
-    to_stream = ratio(moved, stream_rps)
 
-    targets = [
+def _get_summary(
+    result: RegionsimResult | None, peers: dict[str, Any]
+) -> dict[str, Any] | None:
+    if result is None or not result.loads:
+        return None
+    return {
+        **_load_summary(result.loads),
+        "region_id": result.region_id,
+        "baseline_requests_per_s": {
+            FLOOR.name: _baseline_rps(result, peers, FLOOR.name),
+            MINISTACK.name: _baseline_rps(result, peers, MINISTACK.name),
+        },
+    }
+
+
+def _targets(section: dict[str, Any]) -> list[dict[str, Any]]:
+    ready = section["start"]["ready_median_s"]
+    max_mb = section["memory"]["max_region_process_median_mb"]
+    get = section["get"] or {}
+    rps = get.get("median_requests_per_s")
+    baselines = get.get("baseline_requests_per_s", {})
+    to_floor = ratio(rps, baselines.get(FLOOR.name))
+    to_ministack = ratio(rps, baselines.get(MINISTACK.name))
+    to_stream = section["transfer"].get("ratio_to_stream_copy")
+    suite = section["suite"].get("modes", {}).get("n_auto", {})
+    suite_s = suite.get("median_seconds")
+    return [
         _target("start", "all 7 services ready in < 1.5 s", ready, "s",
                 ready is not None and ready < 1.5),
         _target("memory", "<= 40 MB per region process (largest)", max_mb, "MB",
@@ -157,43 +170,55 @@ def _regionsim_summary(
                 to_floor is not None and to_floor >= 0.6),
         _target("get_vs_ministack", ">= 1.5x MiniStack req/s", to_ministack, "x",
                 to_ministack is not None and to_ministack >= 1.5),
-        _target("transfer", ">= 0.5x Python stream copy rows/s", to_stream, "x",
-                to_stream is not None and to_stream >= 0.5),
+        _target("transfer", ">= 0.5x Python stream copy rows/s (region indexes)",
+                to_stream, "x", to_stream is not None and to_stream >= 0.5),
+        _target("suite", "conformance suite (-n auto) < 60 s", suite_s, "s",
+                suite_s is not None and suite_s < 60),
     ]  # fmt: skip
-    return {
-        "status": record.regionsim_status,
-        "detail": record.regionsim_detail,
-        "start": {
-            "ready_runs_s": result.ready_seconds if result else [],
-            "ready_median_s": ready,
-            "first_answer_runs_s": result.start_seconds if result else [],
-            "first_answer_median_s": start,
-        },
-        "memory": {"max_region_process_median_mb": max_mb, "total_median_mb": total_mb},
-        "get": {
-            **get,
-            "region_id": result.region_id,
-            "baseline_requests_per_s": {
-                FLOOR.name: floor_rps,
-                MINISTACK.name: ministack_rps,
-            },
-        }
-        if get and result
-        else None,
-        "transfer": {"median_rows_per_s": moved},
-        "targets": targets,
+
+
+def _regionsim_summary(record: RunRecord, peers: dict[str, Any]) -> dict[str, Any]:
+    result: RegionsimResult | None = record.regionsim.result
+    summaries = {
+        "transfer": parts.transfer_summary,
+        "seeding": parts.seeding_summary,
+        "suite": parts.suite_summary,
+        "proxy": parts.proxy_summary,
+        "docker": parts.docker_summary,
+        "start_profile": parts.start_profile_summary,
     }
+    section: dict[str, Any] = {
+        "status": record.regionsim.status,
+        "detail": record.regionsim.detail,
+        "start": _start_summary(result),
+        "memory": {
+            "max_region_process_median_mb": median(
+                [b / 1e6 for b in result.max_region_rss_bytes]
+            )
+            if result
+            else None,
+            "total_median_mb": median([b / 1e6 for b in result.total_rss_bytes])
+            if result
+            else None,
+        },
+        "get": _get_summary(result, peers),
+    }
+    for name, summarize in summaries.items():
+        part = record.parts.get(name) or Part("skipped", "not run")
+        section[name] = summarize(part)
+    section["targets"] = _targets(section)
+    return section
 
 
 def build_results(record: RunRecord) -> dict[str, Any]:
     """The whole run as plain data, the content of ``results.json``."""
     peers = {peer.spec.name: _peer_summary(peer) for peer in record.peers}
     _with_medians_and_ratios(peers)
-    transfer = _transfer_summary(record)
     return {
         "generated_at": record.generated_at,
         "elapsed_s": round(record.elapsed_s, 1),
         "machine": record.machine,
+        "quiet": record.quiet,
         "settings": {
             "start_runs": record.start_runs,
             "transfer_runs": record.transfer_runs,
@@ -201,199 +226,7 @@ def build_results(record: RunRecord) -> dict[str, Any]:
             "floor": FLOOR.name,
         },
         "peers": peers,
-        "transfer": transfer,
-        "regionsim": _regionsim_summary(record, peers, transfer),
+        "transfer": _transfer_summary(record),
+        "regionsim": _regionsim_summary(record, peers),
+        "load_test": parts.LOAD_TEST,
     }
-
-
-def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
-    return "-" if value is None else f"{value:{spec}}{suffix}"
-
-
-def _machine_line(results: dict[str, Any]) -> str:
-    m = results["machine"]
-    load = m["load_average_1min"]
-    return (
-        f"{m['cpus']} cores, {m['memory_gb']:.0f} GB, {m['platform']}, Python {m['python']}, "
-        f"SQLite {m['sqlite']}, {m['wrk']}; 1-minute load average {load['before']:.1f} "
-        f"before and {load['after']:.1f} after (other work on the machine lowers the "
-        "absolute figures more than the ratios)"
-    )
-
-
-def _regionsim_figures(section: dict[str, Any]) -> list[tuple[str, str]]:
-    start, memory = section["start"], section["memory"]
-    get = section["get"] or {}
-    rate = _fmt(get.get("median_requests_per_s"), ",.0f", " req/s")
-    p50 = _fmt(get.get("median_p50_ms"), ".2f", " ms")
-    p99 = _fmt(get.get("median_p99_ms"), ".2f", " ms")
-    return [
-        ("all services ready", _fmt(start["ready_median_s"], ".3f", " s")),
-        (
-            "start, seeding included, to the first authenticated 200",
-            _fmt(start["first_answer_median_s"], ".3f", " s"),
-        ),
-        (
-            "largest region server process",
-            _fmt(memory["max_region_process_median_mb"], ".1f", " MB"),
-        ),
-        ("all service processes", _fmt(memory["total_median_mb"], ".1f", " MB")),
-        (
-            f"GET /api/v1/user in {get.get('region_id', '-')}",
-            f"{rate}, p50 {p50}, p99 {p99}",
-        ),
-        ("transfer", _fmt(section["transfer"]["median_rows_per_s"], ",.0f", " rows/s")),
-    ]
-
-
-def _regionsim_section(results: dict[str, Any]) -> list[str]:
-    section = results["regionsim"]
-    status = section["status"]
-    lines = [REGIONSIM_BEGIN, ""]
-    if status == "measured":
-        lines.append(f"Measured in this run. {section['detail']}".rstrip())
-    else:
-        lines.append(
-            f"**{status}**: {section['detail'].rstrip('.')}. The runner fills this "
-            "section once "
-            "`measure_regionsim` in `benchmarks/regionsim.py` can start a cluster."
-        )
-    lines += ["", "| target | goal | regionsim | status |", "|---|---|---|---|"]
-    for t in section["targets"]:
-        value = _fmt(t["value"], ".2f", f" {t['unit']}" if t["unit"] != "x" else "x")
-        lines.append(f"| {t['target']} | {t['goal']} | {value} | {t['status']} |")
-    if status == "measured":
-        lines += ["", "| figure | median |", "|---|---|"]
-        lines += [
-            f"| {name} | {value} |" for name, value in _regionsim_figures(section)
-        ]
-    return [*lines, "", REGIONSIM_END]
-
-
-def _start_table(results: dict[str, Any]) -> list[str]:
-    runs = results["settings"]["start_runs"]
-    lines = [
-        f"## Start and memory (median of {runs} starts)",
-        "",
-        "Start is spawn to the first 200 of an authenticated GET; memory is VmRSS of the "
-        "process and its children 0.5 s after that answer, and again after the load runs.",
-        "",
-        "| service | version | start | x floor | RSS after start | x floor | RSS after load |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for peer in results["peers"].values():
-        versions = ", ".join(f"{k} {v}" for k, v in peer["versions"].items())
-        start, memory = peer["start"], peer["memory"]
-        lines.append(
-            f"| {peer['label']} | {versions} | {_fmt(start['median_s'], '.3f', ' s')} "
-            f"| {_fmt(start['ratio_to_floor'], '.2f', 'x')} "
-            f"| {_fmt(memory['median_mb'], '.1f', ' MB')} "
-            f"| {_fmt(memory['ratio_to_floor'], '.2f', 'x')} "
-            f"| {_fmt(memory['after_load_mb'], '.1f', ' MB')} |"
-        )
-    return lines
-
-
-def _load_table(results: dict[str, Any]) -> list[str]:
-    load = results["settings"]["load"]
-    lines = [
-        "## Authenticated GET under load",
-        "",
-        f"{results['machine']['wrk']}, {load['threads']} thread, {load['connections']} "
-        f"connections, {load['duration_s']} s per run after a {load['warmup_s']} s "
-        f"warm-up, median of {load['runs']} runs, loopback only.",
-        "",
-        "| service | request | req/s | x floor | p50 | p99 |",
-        "|---|---|---|---|---|---|",
-    ]
-    for peer in results["peers"].values():
-        get = peer["get"]
-        lines.append(
-            f"| {peer['label']} | {peer['request']} "
-            f"| {_fmt(get['median_requests_per_s'], ',.0f')} "
-            f"| {_fmt(get['ratio_to_floor'], '.2f', 'x')} "
-            f"| {_fmt(get['median_p50_ms'], '.2f', ' ms')} "
-            f"| {_fmt(get['median_p99_ms'], '.2f', ' ms')} |"
-        )
-    return lines
-
-
-def _transfer_table(results: dict[str, Any]) -> list[str]:
-    transfer = results["transfer"]
-    runs = results["settings"]["transfer_runs"]
-    lines = [
-        "## Transfer baselines",
-        "",
-        f"{transfer['rows']:,} time-entry rows (id, workspace id, user id, description, "
-        "start, end, billable, project id, tag ids as JSON, residency) copied into a "
-        f"fresh SQLite file with the same schema; {transfer['sqlite']}; "
-        f"median of {runs} runs, the methods taking turns.",
-        "",
-        "| method | rows/s | x stream copy |",
-        "|---|---|---|",
-    ]
-    for method in transfer["methods"].values():
-        lines.append(
-            f"| {method['label']} | {_fmt(method['median_rows_per_s'], ',.0f')} "
-            f"| {_fmt(method['ratio_to_stream_copy'], '.2f', 'x')} |"
-        )
-    return lines
-
-
-METHOD_NOTES = """\
-## How it is measured
-
-- Every service runs as its own process group on 127.0.0.1 and a free port, and is
-  stopped with its whole group (TERM, then KILL) when its measurement ends, also on
-  error. Before and after measuring, the runner reads the sockets of every process
-  of the group from `/proc` and stops if one is bound or connected off loopback.
-- Peers run as they ship, with their default logging sent to a file. The floor is
-  `benchmarks/bare_app.py` on uvicorn without access log. Services take turns: one
-  start of each per round, and one wrk run of each per round, so a slow spell of
-  the machine falls on all of them. The first start round is a warm-up and is not
-  counted. MB here is 10^6 bytes.
-- moto: `moto_server -H 127.0.0.1 -p PORT`. MiniStack: its `ministack` entry point
-  with `GATEWAY_PORT`, `BIND_HOST=127.0.0.1`, `DOCKER_HOST` naming a socket that does
-  not exist (so it never talks to a Docker daemon), `IOT_MTLS_ENABLED=0`,
-  `SFTP_ENABLED=0` and persistence off. The S3 bucket and object are created with
-  plain HTTP PUTs; every S3 request carries SigV4 headers made with dummy credentials.
-- Load: wrk with a Lua script that sets the headers, stops each thread after a fixed
-  number of responses, and prints the exact p50 and p99. A run with more than 1 %
-  failed requests aborts the benchmark. Each GET is first checked for status 200
-  (and, for S3, the object's bytes) before any load.
-- regionsim: `Cluster.start(backend="process", seed=1, profile="tiny")`, as many
-  starts as the peers get plus a warm-up. Its GET is `/api/v1/user` with a seeded
-  member's key on that member's region server, driven in rounds with the floor and
-  MiniStack, which stay up for it; its GET ratios use those same rounds.
-- regionsim's targets: all seven services ready in under 1.5 s, at most 40 MB per
-  region process, GET at least 0.60x the floor and at least 1.5x MiniStack, transfer
-  at least 0.5x the Python stream copy.
-"""
-
-
-def render_markdown(results: dict[str, Any]) -> str:
-    """The text of ``BENCHMARKS.md``."""
-    lines = [
-        "# Benchmarks",
-        "",
-        "Written by `python -m benchmarks` (`tox -e bench`); change the runner, not this "
-        "file. Every figure is the median of several runs and every ratio compares with "
-        "a baseline measured in the same run. Each run's numbers are in "
-        "`benchmarks/results.json`.",
-        "",
-        f"Last run: {results['generated_at']}, {results['elapsed_s']:.0f} s in all, on "
-        f"{_machine_line(results)}.",
-        "",
-        "## regionsim against its targets",
-        "",
-        *_regionsim_section(results),
-        "",
-        *_start_table(results),
-        "",
-        *_load_table(results),
-        "",
-        *_transfer_table(results),
-        "",
-        METHOD_NOTES,
-    ]
-    return "\n".join(lines)

@@ -3,11 +3,16 @@
 Two ways of moving the same rows give the bounds a transfer is judged against:
 a plain Python stream (fetchmany + executemany, one transaction per batch) and
 SQLite copying by itself (``ATTACH`` + ``INSERT ... SELECT``, the physical limit).
+
+The table is the region store's own ``time_entries`` table, taken from
+`simulator.region.schema` with its indexes (primary key on id, (workspace_id, id)
+and (workspace_id, user_id, start)), so the destination maintains the same
+B-trees a transfer's destination does. The same two methods also run on the
+bare table (primary key only, no secondary index) to show what the indexes cost.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import sqlite3
@@ -17,82 +22,107 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.local import BenchmarkError
+from simulator.region.schema import TABLES_BY_NAME, create_statements
 
 logger = logging.getLogger(__name__)
 
 ROW_COUNT = 100_000
 BATCH_SIZE = 5000
-
-SCHEMA = """
-CREATE TABLE time_entries (
-    id TEXT PRIMARY KEY,
-    workspace_id TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    description TEXT NOT NULL,
-    start TEXT NOT NULL,
-    "end" TEXT,
-    billable INTEGER NOT NULL,
-    project_id TEXT,
-    tag_ids TEXT NOT NULL,
-    residency TEXT NOT NULL
-);
-CREATE INDEX time_entries_by_workspace ON time_entries (workspace_id, start);
-"""
-INSERT = "INSERT INTO time_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+USERS = 10  # 10 members x 10,000 entries, the shape of the transfer benchmark
+TABLE = TABLES_BY_NAME["time_entries"]
+COLUMNS = TABLE.all_columns
+COLUMN_LIST = ", ".join(f'"{column}"' for column in COLUMNS)
+INSERT = (
+    f"INSERT INTO time_entries ({COLUMN_LIST}) "
+    f"VALUES ({', '.join('?' for _ in COLUMNS)})"
+)
 # Cheap content fingerprint to prove a copy is whole (not a hash of every byte).
 FINGERPRINT = (
     "SELECT count(*), sum(billable), total(length(description)), total(length(tag_ids)),"
-    ' min(id), max(id), count(project_id), max("end") FROM {table}'
+    ' min(id), max(id), count(project_id), count(task_id), total("end"), total(start)'
+    " FROM time_entries"
 )
 WORDS = (
     "planning", "review", "standup", "design", "support", "billing", "meeting",
     "research", "writing", "testing", "deploy", "onboarding", "interview", "audit",
 )  # fmt: skip
 
-Row = tuple[str, str, str, str, str, str | None, int, str | None, str, str]
+
+def _region_ddl() -> list[str]:
+    """The region store's statements for ``time_entries``: table and indexes."""
+    return [
+        statement
+        for statement in create_statements()
+        if " time_entries " in statement or " ON time_entries" in statement
+    ]
+
+
+INDEXED_DDL = _region_ddl()
+BARE_DDL = [s for s in INDEXED_DDL if s.lstrip().startswith("CREATE TABLE")]
+# Named for the report; the keys of `measure_copies` results.
+INDEXED, BARE = "region indexes", "primary key only"
+
+Row = tuple[object, ...]
 
 
 @dataclass(frozen=True)
 class CopyMethod:
-    """One way of copying, named for the report."""
+    """One way of copying into one destination schema, named for the report."""
 
     name: str
     label: str
-    copy: Callable[[Path, Path], None]
+    copy: Callable[[Path, Path, list[str]], None]
+    ddl: list[str]
 
 
-def _hex_id(rng: random.Random) -> str:
-    return f"{rng.getrandbits(96):024x}"
+def _object_id(seconds: float, rng: random.Random) -> str:
+    """24 hex characters, time first, as the simulator's ids are."""
+    return f"{int(seconds):08x}{rng.getrandbits(64):016x}"
 
 
-def _iso(seconds: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+def _json_list(ids: list[str]) -> str:
+    return "[" + ",".join(f'"{i}"' for i in ids) + "]"
 
 
 def generate_rows(count: int = ROW_COUNT, seed: int = 1) -> Iterator[Row]:
-    """Deterministic time-entry-like rows of one workspace (what a transfer moves)."""
+    """Deterministic time entries of one workspace, member by member.
+
+    Shaped like the seeder's entries: ids that start with their time, 85 % with a
+    project, half of those with a task, up to two tags.
+    """
     rng = random.Random(seed)
-    workspace_id = _hex_id(rng)
-    users = [_hex_id(rng) for _ in range(20)]
-    projects = [_hex_id(rng) for _ in range(30)]
-    tags = [_hex_id(rng) for _ in range(10)]
-    start = 1_767_225_600  # 2026-01-01T00:00:00Z
-    for n in range(count):
-        start += rng.randrange(600, 7200)
-        duration = rng.randrange(300, 14_400)
-        running = n == count - 1  # the last entry is still running
-        yield (
-            _hex_id(rng),
-            workspace_id,
-            rng.choice(users),
-            " ".join(rng.choices(WORDS, k=rng.randrange(1, 6))),
-            _iso(start),
-            None if running else _iso(start + duration),
-            rng.randrange(2),
-            rng.choice(projects) if rng.random() < 0.8 else None,
-            json.dumps(rng.sample(tags, rng.randrange(4))),
-            "region-bound",
-        )
+    workspace_id = _object_id(1_700_000_000, rng)
+    projects = [_object_id(1_700_000_000, rng) for _ in range(10)]
+    tasks = [_object_id(1_700_000_000, rng) for _ in range(20)]
+    tags = [_object_id(1_700_000_000, rng) for _ in range(4)]
+    per_user = -(-count // USERS)
+    produced = 0
+    for _ in range(USERS):
+        user_id = _object_id(1_700_000_000, rng)
+        cursor = 1_767_225_600.0 - per_user * 4 * 3600  # ends near 2026-01-01
+        for _ in range(min(per_user, count - produced)):
+            cursor += rng.randint(1, 6) * 900
+            length = rng.randint(1, 16) * 900
+            project = rng.choice(projects) if rng.random() < 0.85 else None
+            yield (
+                _object_id(cursor, rng),
+                workspace_id,
+                TABLE.residency,
+                user_id,
+                " ".join(rng.choices(WORDS, k=rng.randrange(1, 6))),
+                cursor,
+                cursor + length,
+                int(project is not None and rng.random() < 0.5),
+                project,
+                rng.choice(tasks) if project and rng.random() < 0.5 else None,
+                _json_list(rng.sample(tags, rng.randint(0, 2))),
+                "REGULAR",
+                "[]",
+                0,
+                cursor + length,
+            )
+            cursor += length
+            produced += 1
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -102,17 +132,18 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _fresh_store(path: Path) -> sqlite3.Connection:
+def _fresh_store(path: Path, ddl: list[str]) -> sqlite3.Connection:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     conn = _connect(path)
-    conn.executescript(SCHEMA)
+    for statement in ddl:
+        conn.execute(statement)
     return conn
 
 
 def make_source(path: Path, count: int = ROW_COUNT) -> None:
     """Write the source store once; later copies read it from the page cache."""
-    conn = _fresh_store(path)
+    conn = _fresh_store(path, INDEXED_DDL)
     try:
         with conn:
             conn.executemany(INSERT, generate_rows(count))
@@ -121,12 +152,12 @@ def make_source(path: Path, count: int = ROW_COUNT) -> None:
         conn.close()
 
 
-def stream_copy(source: Path, destination: Path) -> None:
+def stream_copy(source: Path, destination: Path, ddl: list[str]) -> None:
     """Rows through Python: fetchmany, then executemany in one transaction per batch."""
-    dst = _fresh_store(destination)
+    dst = _fresh_store(destination, ddl)
     src = _connect(source)
     try:
-        cursor = src.execute("SELECT * FROM time_entries")
+        cursor = src.execute(f"SELECT {COLUMN_LIST} FROM time_entries")
         while batch := cursor.fetchmany(BATCH_SIZE):
             with dst:
                 dst.executemany(INSERT, batch)
@@ -135,9 +166,9 @@ def stream_copy(source: Path, destination: Path) -> None:
         dst.close()
 
 
-def attach_copy(source: Path, destination: Path) -> None:
+def attach_copy(source: Path, destination: Path, ddl: list[str]) -> None:
     """SQLite copies by itself: ATTACH the source, one INSERT ... SELECT."""
-    dst = _fresh_store(destination)
+    dst = _fresh_store(destination, ddl)
     try:
         dst.execute("ATTACH DATABASE ? AS src", (str(source),))
         with dst:
@@ -150,43 +181,58 @@ def attach_copy(source: Path, destination: Path) -> None:
 def fingerprint(path: Path) -> tuple[object, ...]:
     conn = sqlite3.connect(path)
     try:
-        row: tuple[object, ...] = conn.execute(
-            FINGERPRINT.format(table="time_entries")
-        ).fetchone()
+        row: tuple[object, ...] = conn.execute(FINGERPRINT).fetchone()
         return row
     finally:
         conn.close()
 
 
+STREAM_LABEL = f"Python stream (fetchmany + executemany, {BATCH_SIZE}/tx)"
+ATTACH_LABEL = "ATTACH + INSERT ... SELECT"
+STREAM_COPY = CopyMethod("stream_copy", STREAM_LABEL, stream_copy, INDEXED_DDL)
+ATTACH_COPY = CopyMethod("attach_insert_select", ATTACH_LABEL, attach_copy, INDEXED_DDL)
 METHODS: tuple[CopyMethod, ...] = (
-    CopyMethod(
-        "stream_copy", "Python stream (fetchmany + executemany, 5000/tx)", stream_copy
-    ),
-    CopyMethod("attach_insert_select", "ATTACH + INSERT ... SELECT", attach_copy),
+    STREAM_COPY,
+    ATTACH_COPY,
+    CopyMethod("stream_copy_bare", STREAM_LABEL, stream_copy, BARE_DDL),
+    CopyMethod("attach_insert_select_bare", ATTACH_LABEL, attach_copy, BARE_DDL),
 )
 
 
-def measure_copies(
-    workdir: Path, runs: int, count: int = ROW_COUNT
-) -> dict[str, list[float]]:
+def schema_of(method: CopyMethod) -> str:
+    return INDEXED if method.ddl is INDEXED_DDL else BARE
+
+
+class CopyBench:
+    """A source store written once, and timed copies of it into fresh files."""
+
+    def __init__(self, workdir: Path, count: int = ROW_COUNT) -> None:
+        self.workdir = workdir
+        self.count = count
+        self.source = workdir / "source.sqlite3"
+        make_source(self.source, count)
+        self.expected = fingerprint(self.source)
+
+    def rate(self, method: CopyMethod) -> float:
+        """Copy once with `method`; rows per second, after checking the copy is whole."""
+        destination = self.workdir / f"{method.name}.sqlite3"
+        started = time.perf_counter()
+        method.copy(self.source, destination, method.ddl)
+        seconds = time.perf_counter() - started
+        copied = fingerprint(destination)
+        if copied != self.expected:
+            raise BenchmarkError(
+                f"{method.name} copy differs: {copied} != {self.expected}"
+            )
+        return self.count / seconds
+
+
+def measure_copies(bench: CopyBench, runs: int) -> dict[str, list[float]]:
     """Rows per second of each method, `runs` times, the methods taking turns."""
-    source = workdir / "source.sqlite3"
-    make_source(source, count)
-    expected = fingerprint(source)
     rates: dict[str, list[float]] = {method.name: [] for method in METHODS}
     for attempt in range(runs):
         for method in METHODS:
-            destination = workdir / f"{method.name}.sqlite3"
-            started = time.perf_counter()
-            method.copy(source, destination)
-            seconds = time.perf_counter() - started
-            copied = fingerprint(destination)
-            if copied != expected:
-                raise BenchmarkError(
-                    f"{method.name} copy differs: {copied} != {expected}"
-                )
-            rates[method.name].append(count / seconds)
-            logger.info(
-                "%s run %d: %.0f rows/s", method.name, attempt + 1, count / seconds
-            )
+            rate = bench.rate(method)
+            rates[method.name].append(rate)
+            logger.info("%s run %d: %.0f rows/s", method.name, attempt + 1, rate)
     return rates
