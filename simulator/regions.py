@@ -26,7 +26,11 @@ class Region:
 
     @property
     def reports_host(self) -> str:
-        return "reports.api.clockify.me" if self.is_global else f"{self.region_id}.clockify.me"
+        return (
+            "reports.api.clockify.me"
+            if self.is_global
+            else f"{self.region_id}.clockify.me"
+        )
 
     @property
     def api_base_url(self) -> str:
@@ -63,7 +67,9 @@ GLOBAL_REPORTS_HOST = "reports.api.clockify.me"
 ROOT_DOMAIN = "clockify.me"
 
 # Names under clockify.me that are never custom subdomains.
-RESERVED_NAMES = frozenset({"api", "app", "www", "developer", "reports", "global", *REGIONAL_IDS})
+RESERVED_NAMES = frozenset(
+    {"api", "app", "www", "developer", "reports", "global", *REGIONAL_IDS}
+)
 
 
 def known_hosts() -> tuple[str, ...]:
@@ -83,4 +89,6 @@ def get_region(region_id: str) -> Region:
     try:
         return REGIONS[region_id]
     except KeyError:
-        raise KeyError(f"unknown region {region_id!r}; expected one of {', '.join(REGION_IDS)}") from None
+        raise KeyError(
+            f"unknown region {region_id!r}; expected one of {', '.join(REGION_IDS)}"
+        ) from None
