@@ -10,6 +10,7 @@ cluster (``--skip PART`` leaves one out). Writes ``BENCHMARKS.md`` at the reposi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import logging
@@ -19,7 +20,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure the peers and baselines only (skip every regionsim part)",
     )
     parser.add_argument("--output-dir", type=Path, help="write both files here instead")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="measure nothing: write BENCHMARKS.md again from benchmarks/results.json",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log polls too")
     args = parser.parse_args(argv)
     runs = (
@@ -158,13 +164,41 @@ def _wait_quiet(limit_s: int) -> dict[str, Any]:
     }
 
 
-def _run_part(name: str, skip: set[str], measure: Callable[[], Any]) -> Part:
+class Timeline:
+    """When each part ran, for how long, and how busy the machine was meanwhile."""
+
+    def __init__(self) -> None:
+        self.began = time.monotonic()
+        self.entries: list[dict[str, Any]] = []
+
+    @contextlib.contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        started, load = time.monotonic(), _load_average()
+        try:
+            yield
+        finally:
+            self.entries.append(
+                {
+                    "part": name,
+                    "began_s": round(started - self.began, 1),
+                    "seconds": round(time.monotonic() - started, 1),
+                    "load_before": load,
+                    "load_after": _load_average(),
+                }
+            )
+
+
+def _run_part(
+    name: str, skip: set[str], measure: Callable[[], Any], timeline: Timeline
+) -> Part:
     """Measure one part; a part that fails is reported, the others still run."""
     if name in skip:
         return Part("skipped", f"left out with --skip {name}")
     logger.info("measuring %s", name)
     try:
-        return Part("measured", result=measure())
+        with timeline.part(name):
+            result = measure()
+        return Part("measured", result=result)
     except NotMeasured as exc:
         logger.warning("%s not measured: %s", name, exc)
         return Part("not measured", str(exc))
@@ -176,7 +210,7 @@ def _run_part(name: str, skip: set[str], measure: Callable[[], Any]) -> Part:
 
 
 def _measure_services(
-    args: argparse.Namespace, settings: LoadSettings, workdir: Path
+    args: argparse.Namespace, settings: LoadSettings, workdir: Path, timeline: Timeline
 ) -> tuple[list[peers.PeerResult], Part]:
     """Peers' starts, then their GETs in rounds, then regionsim beside two of them."""
     if "peers" in args.skip:
@@ -184,11 +218,16 @@ def _measure_services(
             "regionsim",
             args.skip,
             lambda: measure_regionsim(args.start_runs, settings, []),
+            timeline,
         )
-    starts = peers.measure_starts(peers.PEERS, args.start_runs, workdir)
+    with timeline.part("peers"):
+        starts = peers.measure_starts(peers.PEERS, args.start_runs, workdir)
     results = [peers.PeerResult(spec, starts[spec.name]) for spec in peers.PEERS]
     with peers.running_peers(peers.PEERS, workdir) as running:
-        loads = run_rounds([peer.load_target() for peer in running.values()], settings)
+        with timeline.part("peers (GET)"):
+            loads = run_rounds(
+                [peer.load_target() for peer in running.values()], settings
+            )
         for result in results:
             result.loads = loads[result.spec.name]
             result.rss_after_load_bytes = running[result.spec.name].rss_bytes()
@@ -199,12 +238,13 @@ def _measure_services(
             "regionsim",
             args.skip,
             lambda: measure_regionsim(args.start_runs, settings, baselines),
+            timeline,
         )
     return results, regionsim
 
 
 def _measure_parts(
-    args: argparse.Namespace, bench: sqlite_copy.CopyBench | None
+    args: argparse.Namespace, bench: sqlite_copy.CopyBench | None, timeline: Timeline
 ) -> dict[str, Part]:
     """regionsim's other parts, each on its own cluster; the suite last."""
     profile, skip = "profile" not in args.skip, args.skip
@@ -214,13 +254,17 @@ def _measure_parts(
         assert bench is not None
         return measure_transfers(bench, args.moves, profile)
 
+    measures: dict[str, tuple[str, Callable[[], Any]]] = {
+        "transfer": ("transfer", transfers),
+        "seeding": ("seeding", lambda: measure_seeding(args.seed_runs)),
+        "proxy": ("proxy", lambda: measure_proxy(args.proxy_runs)),
+        "docker": ("docker", lambda: measure_docker(args.docker_runs)),
+        "start_profile": ("profile", measure_start_profile),
+        "suite": ("suite", lambda: measure_suite(args.suite_runs)),
+    }
     return {
-        "transfer": _run_part("transfer", skip, transfers),
-        "seeding": _run_part("seeding", skip, lambda: measure_seeding(args.seed_runs)),
-        "proxy": _run_part("proxy", skip, lambda: measure_proxy(args.proxy_runs)),
-        "docker": _run_part("docker", skip, lambda: measure_docker(args.docker_runs)),
-        "start_profile": _run_part("profile", skip, measure_start_profile),
-        "suite": _run_part("suite", skip, lambda: measure_suite(args.suite_runs)),
+        key: _run_part(name, skip, measure, timeline)
+        for key, (name, measure) in measures.items()
     }
 
 
@@ -233,12 +277,24 @@ def _write(results: dict[str, Any], output_dir: Path | None) -> tuple[Path, Path
     return markdown_path, json_path
 
 
+def _render_only(output_dir: Path | None) -> int:
+    """Write BENCHMARKS.md from the last results (after a change to the report)."""
+    results = json.loads((REPO_ROOT / "benchmarks" / "results.json").read_text())
+    markdown_path = (output_dir or REPO_ROOT) / "BENCHMARKS.md"
+    markdown_path.parent.mkdir(parents=True, exist_ok=True)
+    markdown_path.write_text(markdown.render_markdown(results))
+    logger.info("wrote %s from the run of %s", markdown_path, results["generated_at"])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.render_only:
+        return _render_only(args.output_dir)
     # The cluster's admin client logs every request at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # Starts should read cached bytecode, as they do on a user's machine; tox's
@@ -251,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         duration_s=args.duration, connections=args.connections, runs=args.load_runs
     )
     transfers: dict[str, list[float]] = {}
+    timeline = Timeline()
     try:
         ensure_wrk()
         with tempfile.TemporaryDirectory(prefix="regionsim-bench-") as tmp:
@@ -258,9 +315,12 @@ def main(argv: list[str] | None = None) -> int:
             needs_rows = {"copies", "transfer"} - args.skip
             bench = sqlite_copy.CopyBench(workdir) if needs_rows else None
             if bench is not None and "copies" not in args.skip:
-                transfers = sqlite_copy.measure_copies(bench, args.transfer_runs)
-            peer_results, regionsim = _measure_services(args, settings, workdir)
-            parts = _measure_parts(args, bench)
+                with timeline.part("copies"):
+                    transfers = sqlite_copy.measure_copies(bench, args.transfer_runs)
+            peer_results, regionsim = _measure_services(
+                args, settings, workdir, timeline
+            )
+            parts = _measure_parts(args, bench, timeline)
     except BenchmarkError as exc:
         logger.error("benchmark failed: %s", exc)
         return 1
@@ -278,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         regionsim=regionsim,
         parts=parts,
         quiet=quiet,
+        timeline=timeline.entries,
     )
     markdown_path, json_path = _write(report.build_results(record), args.output_dir)
     logger.info("wrote %s and %s in %.0f s", markdown_path, json_path, record.elapsed_s)

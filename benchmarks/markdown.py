@@ -27,14 +27,22 @@ def _machine_line(results: dict[str, Any]) -> str:
     )
 
 
-def _quiet_line(quiet: dict[str, Any]) -> str:
+def _quiet_line(results: dict[str, Any]) -> str:
+    quiet = results.get("quiet", {})
     if not quiet.get("limit_s"):
         return ""
     threshold, waited, load = quiet["threshold"], quiet["waited_s"], quiet["load"]
     if quiet["quiet"]:
+        after = results["machine"]["load_average_1min"]["after"]
+        rose = (
+            f" Other work started during the run (load {after:.1f} at its end); "
+            "'Run log' shows which parts ran on a busier machine."
+            if after >= threshold * 2
+            else ""
+        )
         return (
             f" The run waited {waited:.0f} s for the 1-minute load average to fall "
-            f"below {threshold:.1f} before it began ({load:.1f} then)."
+            f"below {threshold:.1f} before it began ({load:.1f} then).{rose}"
         )
     return (
         f" **The machine never got quiet**: after waiting {waited:.0f} s the 1-minute "
@@ -251,6 +259,24 @@ def _transfer_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _timeline_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Run log",
+        "",
+        "Each part in the order run, and the machine's 1-minute load average as it "
+        "began and ended (other engineers' test suites share this machine).",
+        "",
+        "| part | began at | took | load average |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {e['part']} | +{e['began_s']:.0f} s | {e['seconds']:.0f} s "
+        f"| {e['load_before']:.1f} -> {e['load_after']:.1f} |"
+        for e in results.get("timeline", [])
+    ]
+    return lines
+
+
 METHOD_NOTES = """\
 ## How it is measured
 
@@ -301,7 +327,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "`benchmarks/results.json`.",
         "",
         f"Last run: {results['generated_at']}, {results['elapsed_s']:.0f} s in all, on "
-        f"{_machine_line(results)}.{_quiet_line(results.get('quiet', {}))}",
+        f"{_machine_line(results)}.{_quiet_line(results)}",
         "",
         "## regionsim against its targets",
         "",
@@ -326,6 +352,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         *_load_table(results),
         "",
         *_transfer_table(results),
+        "",
+        *_timeline_table(results),
         "",
         METHOD_NOTES,
     ]

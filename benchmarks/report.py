@@ -40,6 +40,8 @@ class RunRecord:
     parts: dict[str, Part] = field(default_factory=dict)
     # Whether the run waited for a quiet machine, and what it found.
     quiet: dict[str, Any] = field(default_factory=dict)
+    # Each part's start, duration and load averages, in the order run.
+    timeline: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _load_summary(samples: Sequence[LoadSample]) -> dict[str, Any]:
@@ -219,6 +221,7 @@ def build_results(record: RunRecord) -> dict[str, Any]:
         "elapsed_s": round(record.elapsed_s, 1),
         "machine": record.machine,
         "quiet": record.quiet,
+        "timeline": record.timeline,
         "settings": {
             "start_runs": record.start_runs,
             "transfer_runs": record.transfer_runs,
