@@ -47,7 +47,9 @@ class Cluster:
         self.profile: str | None = None
         self.workspaces: list[dict[str, Any]] = []
         self.started_in: float = 0.0
-        self._admin = httpx.Client(timeout=120.0, trust_env=False)
+        self._admin = httpx.Client(
+            timeout=120.0, trust_env=False, verify=False
+        )  # plain HTTP on loopback: no CA bundle to load
 
     # -- lifecycle ----------------------------------------------------------
 

@@ -13,6 +13,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
+import orjson
+
 from simulator.accounts.region_client import RegionClient, RegionUnavailable
 from simulator.accounts.store import AccountsStore
 from simulator.clock import ClockState, SimClock
@@ -52,7 +55,7 @@ class AccountsService:
         self.ids = IdGenerator(f"{seed}:accounts")
         self.clock = SimClock(self._load_clock())
         self.regions: dict[str, RegionClient] = {}
-        self.gateways: dict[str, str] = {}
+        self.gateways: dict[str, httpx.Client] = {}
         self._view_lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._version = 0
@@ -62,14 +65,10 @@ class AccountsService:
     # -- clock --------------------------------------------------------------
 
     def _load_clock(self) -> ClockState | None:
-        import orjson
-
         raw = self.store.get_meta("clock")
         return ClockState.from_json(orjson.loads(raw)) if raw else None
 
     def save_clock(self) -> None:
-        import orjson
-
         self.store.set_meta("clock", orjson.dumps(self.clock.state.to_json()).decode())
 
     def now(self) -> float:
@@ -87,7 +86,13 @@ class AccountsService:
         return self.region_view(region_id)
 
     def register_gateway(self, url: str) -> dict[str, Any]:
-        self.gateways[url] = url
+        old = self.gateways.get(url)
+        if old is not None:
+            old.close()
+        # Plain HTTP on loopback: verify=False only spares loading a CA bundle.
+        self.gateways[url] = httpx.Client(
+            base_url=url, timeout=5.0, trust_env=False, verify=False
+        )
         return self.gateway_view()
 
     def region(self, region_id: str) -> RegionClient:
@@ -224,15 +229,9 @@ class AccountsService:
             logger.warning("view not delivered: %s", exc)
 
     def _push_gateway(self, url: str) -> None:
-        import httpx
-        import orjson
-
         try:
-            httpx.put(
-                f"{url}/__regionsim/internal/view",
-                content=orjson.dumps(self.gateway_view()),
-                timeout=5.0,
-                trust_env=False,
+            self.gateways[url].put(
+                "/__regionsim/internal/view", content=orjson.dumps(self.gateway_view())
             )
         except httpx.HTTPError as exc:
             logger.warning("gateway view not delivered to %s: %r", url, exc)
