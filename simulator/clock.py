@@ -13,6 +13,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 MODES = ("real", "scaled", "frozen", "manual")
+LATEST = 7_258_118_400.0  # 2200-01-01T00:00:00Z: later times are refused
+
+
+def _check_range(when: float) -> None:
+    if not 0 <= when <= LATEST:
+        raise ValueError("the simulated time must stay between 1970 and 2200")
 
 
 def real_time() -> float:
@@ -68,6 +74,7 @@ class SimClock:
                 f"unknown clock mode {mode!r}; expected one of {', '.join(MODES)}"
             )
         current = self.now() if now is None else now
+        _check_range(current)
         if mode == "real":
             rate = 1.0
         elif mode == "scaled":
@@ -82,6 +89,7 @@ class SimClock:
         """Move the simulated time forward; the rate stays as it was."""
         if seconds < 0:
             raise ValueError("the clock only moves forward")
+        _check_range(self.now() + seconds)
         self.state = ClockState(
             self.state.mode, self.now() + seconds, real_time(), self.state.scale
         )

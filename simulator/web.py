@@ -82,6 +82,8 @@ def query_int(
     if raw is None or raw == "":
         return default
     try:
+        if not (raw.isascii() and raw.lstrip("+-").isdigit()):
+            raise ValueError(raw)  # int() also takes full-width digits and spaces
         value = int(raw)
     except ValueError:
         raise MalformedRequest(

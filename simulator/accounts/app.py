@@ -15,18 +15,23 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from simulator.accounts.service import AccountsService, NotFound
 from simulator.accounts.transfers import TransferOrchestrator, TransferTiming
 from simulator.clock import MODES, iso, parse_iso
-from simulator.errors import ApiError, BadRequest
-from simulator.regions import GLOBAL
+from simulator.errors import ApiError, BadRequest, MethodNotAllowed, RouteNotFound
+from simulator.regions import GLOBAL, get_region
 from simulator.seeding import PROFILES, WorkspaceShape
 from simulator.web import AccessLogMiddleware
 
 logger = logging.getLogger(__name__)
 
 ADMIN = "/__regionsim/v1"
+# Bounds that keep every simulated time a valid date (and far past any scenario).
+MAX_TRANSFER_SECONDS = 30 * 86400
+MAX_ADVANCE_SECONDS = 100 * 365 * 86400
+MAX_SCALE = 10_000_000
 TICK_SECONDS = 0.1
 
 
@@ -67,6 +72,8 @@ class TransferRequest(BaseModel):
     durationSeconds: float | None = Field(
         None,
         ge=0,
+        le=MAX_TRANSFER_SECONDS,
+        allow_inf_nan=False,
         description="simulated duration; modelled from the size when omitted",
     )
 
@@ -75,12 +82,16 @@ class ClockRequest(BaseModel):
     mode: str = Field(..., description=" | ".join(MODES))
     now: str | None = Field(None, description="ISO 8601 instant to jump to")
     scale: float | None = Field(
-        None, description="simulated seconds per real second (scaled)"
+        None,
+        gt=0,
+        le=MAX_SCALE,
+        allow_inf_nan=False,
+        description="simulated seconds per real second (scaled)",
     )
 
 
 class AdvanceRequest(BaseModel):
-    seconds: float = Field(..., ge=0)
+    seconds: float = Field(..., ge=0, le=MAX_ADVANCE_SECONDS, allow_inf_nan=False)
 
 
 class FaultRequest(BaseModel):
@@ -160,8 +171,22 @@ def build_accounts_app(
         first = (
             exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid"}
         )
-        field = ".".join(str(p) for p in first["loc"] if p != "body")
+        field = ".".join(str(p) for p in first["loc"] if p != "body") or "body"
+        if first.get("type") == "json_invalid":
+            return _error(BadRequest(f"The body is not valid JSON: {first['msg']}"))
         return _error(BadRequest(f"Invalid value for field [{field}]: {first['msg']}"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown admin routes and wrong methods keep the {"message", "code"} shape.
+        if exc.status_code == 405:
+            return _error(MethodNotAllowed(request.method))
+        if exc.status_code == 404:
+            return _error(RouteNotFound(request.url.path))
+        return JSONResponse(
+            {"message": str(exc.detail), "code": exc.status_code},
+            status_code=exc.status_code,
+        )
 
     @app.exception_handler(KeyError)
     async def unknown(request: Request, exc: KeyError) -> JSONResponse:
@@ -300,7 +325,10 @@ def build_accounts_app(
 
     @admin.post("/clock/advance", tags=["clock"])
     def advance_clock(body: AdvanceRequest) -> dict[str, Any]:
-        service.clock.advance(body.seconds)
+        try:
+            service.clock.advance(body.seconds)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
         return _clock_changed()
 
     def _clock_changed() -> dict[str, Any]:
@@ -368,6 +396,8 @@ def build_accounts_app(
         workspace_id: str, region: str | None = None
     ) -> dict[str, Any]:
         ws = service.describe_workspace(workspace_id)
+        if region is not None:
+            get_region(region)  # an unknown region is a 400 naming the known ones
         return service.region(region or ws["region"]).checksums(workspace_id)
 
     app.include_router(admin)

@@ -624,6 +624,8 @@ class AccountsService:
         return row
 
     def sessions_of(self, user_id: str) -> list[dict[str, Any]]:
+        if self.store.user(user_id) is None:
+            raise NotFound(f"user {user_id} does not exist")
         return self.store.all(
             "SELECT token, region_id AS region, created_at AS createdAt, ended_at AS endedAt, "
             "end_reason AS endReason FROM sessions WHERE user_id = ? ORDER BY created_at",

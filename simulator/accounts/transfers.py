@@ -709,6 +709,15 @@ class TransferOrchestrator:
                 status_code=400,
                 code=9110,
             )
+        if kind != "fail" and phase is not None:
+            raise TransferRefused(
+                f"only a fail fault takes a phase; {kind} does not",
+                rule="faults",
+                status_code=400,
+                code=9110,
+            )
+        if workspace_id is not None and self.store.workspace(workspace_id) is None:
+            raise NotFound(f"workspace {workspace_id} does not exist")
         now = self.service.now()
         fault = {
             "id": self.service.ids.object_id(now),
@@ -744,6 +753,8 @@ class TransferOrchestrator:
         return transfer_dto(self._get(transfer_id))
 
     def list_for(self, workspace_id: str) -> list[dict[str, Any]]:
+        if self.store.workspace(workspace_id) is None:
+            raise NotFound(f"workspace {workspace_id} does not exist")
         rows = self.store.all(
             "SELECT * FROM transfers WHERE workspace_id = ? ORDER BY started_at, id",
             (workspace_id,),

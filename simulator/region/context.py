@@ -61,11 +61,14 @@ def state_of(request: Request) -> RegionState:
 def authenticate(request: Request) -> Caller:
     """Exactly one credential, known to this region (RT-04: a foreign key is unknown)."""
     headers = request.headers
-    api_key = headers.get("x-api-key")
-    addon = headers.get("x-addon-token")
-    bearer = headers.get("authorization")
-    if sum(v is not None for v in (api_key, addon, bearer)) != 1 or bearer is not None:
+    keys = headers.getlist("x-api-key")
+    addons = headers.getlist("x-addon-token")
+    # Exactly one credential: two keys, a key and a token, or any Authorization
+    # header is the real service's 401/1000.
+    if len(keys) + len(addons) != 1 or "authorization" in headers:
         raise AuthError()
+    api_key = keys[0] if keys else None
+    addon = addons[0] if addons else None
     state = state_of(request)
     if api_key is not None:
         user_id = state.view.keys.get(api_key)

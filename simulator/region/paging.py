@@ -11,6 +11,7 @@ from starlette.responses import Response
 from simulator.web import json_response, query_int
 
 MAX_PAGE_SIZE = 5000
+MAX_PAGE = 1_000_000_000  # far past any data; keeps offsets inside SQLite's integers
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Page:
     def from_request(
         cls, request: Request, default_size: int = 50, max_size: int = MAX_PAGE_SIZE
     ) -> Page:
-        number = query_int(request, "page", 1, minimum=1)
+        number = query_int(request, "page", 1, minimum=1, maximum=MAX_PAGE)
         size = query_int(
             request, "page-size", default_size, minimum=1, maximum=max_size
         )

@@ -82,6 +82,16 @@ def id_list(body: dict[str, Any], field: str) -> list[str]:
     return list(dict.fromkeys(value))
 
 
+def optional_id(body: dict[str, Any], field: str) -> str | None:
+    """An optional reference: absent, null or "" mean none; anything but a string is refused."""
+    value = body.get(field)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise invalid(field, "Expected an id.")
+    return value
+
+
 def rate(
     body: dict[str, Any], field: str, currency: str = "USD"
 ) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from simulator.clock import iso_duration, parse_duration
-from simulator.errors import BadRequest
+from simulator.errors import BadRequest, EntityNotFound
 from simulator.region.api import fields
 from simulator.region.api.listing import fetch, list_rows, name_taken
 from simulator.region.context import WorkspaceAccess, state_of, workspace_access
@@ -244,7 +244,7 @@ def _project_of(request: Request, access: WorkspaceAccess) -> Row:
     )
 
 
-def _task_fields(body: dict[str, Any]) -> Row:
+def _task_fields(body: dict[str, Any], access: WorkspaceAccess) -> Row:
     name = fields.text(body, "name", required=True, max_length=1000)
     assert name is not None
     estimate = body.get("estimate")
@@ -256,6 +256,10 @@ def _task_fields(body: dict[str, Any]) -> Row:
     assignees = fields.id_list(body, "assigneeIds")
     if not assignees and isinstance(body.get("assigneeId"), str):
         assignees = [body["assigneeId"]]
+    members = {m["userId"] for m in access.workspace["memberships"]}
+    for user_id in assignees:
+        if user_id not in members:
+            raise EntityNotFound("User")
     return {
         "name": name.strip(),
         "assignee_ids": assignees,
@@ -296,7 +300,7 @@ async def create_task(request: Request) -> Response:
     state = state_of(request)
     project = _project_of(request, access)
     body = await read_object(request)
-    values = _task_fields(body)
+    values = _task_fields(body, access)
     if name_taken(
         state.store,
         "tasks",
@@ -345,7 +349,7 @@ async def update_task(request: Request) -> Response:
     state = state_of(request)
     row = _task(request, access)
     body = await read_object(request)
-    values = _task_fields(body)
+    values = _task_fields(body, access)
     if name_taken(
         state.store,
         "tasks",

@@ -81,8 +81,8 @@ def _entry_fields(
             f"Start datetime {iso(start)} is greater than end datetime {iso(end)}."
         )
     store, wid = state.store, access.workspace_id
-    project_id = body.get("projectId") or None
-    task_id = body.get("taskId") or None
+    project_id = fields.optional_id(body, "projectId")
+    task_id = fields.optional_id(body, "taskId")
     if project_id is not None:
         fetch(store, "projects", wid, project_id, "Project")
     if task_id is not None:
