@@ -27,8 +27,9 @@ app = typer.Typer(
 )
 clock_app = typer.Typer(help="Read or move the simulated clock.", no_args_is_help=True)
 app.add_typer(clock_app, name="clock")
-console = Console()
-err = Console(stderr=True)
+# Wide enough that URLs and keys are never cut when the output is not a terminal.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, soft_wrap=True)
 
 DEFAULT_DESCRIPTOR = Path(".regionsim/cluster.json")
 DescriptorOption = Annotated[
@@ -97,9 +98,9 @@ def regions_table(
 ) -> Table:
     table = Table(title=f"regionsim ({descriptor['backend']} backend)")
     table.add_column("region")
-    table.add_column("API base URL")
-    table.add_column("reports base URL")
-    table.add_column("public base URL", style="dim")
+    table.add_column("API base URL", overflow="fold")
+    table.add_column("reports base URL", overflow="fold")
+    table.add_column("public base URL", style="dim", overflow="fold")
     if health is not None:
         table.add_column("health")
     for region_id, info in descriptor["regions"].items():
@@ -142,7 +143,7 @@ def up(
     ] = None,
 ) -> None:
     """Start the cluster, print its URLs, write the descriptor, run until Ctrl-C or SIGTERM."""
-    from simulator.cluster import Cluster
+    from simulator.cluster import AdminError, Cluster
     from simulator.seeding import PROFILES
 
     if backend not in ("process", "docker"):
@@ -151,6 +152,18 @@ def up(
         raise fail(
             f"unknown profile {profile!r}; use one of {', '.join(PROFILES)} or none", 2
         )
+    if clock_scale is not None and clock_scale <= 0:
+        raise fail("--clock-scale must be above 0 (simulated seconds per second)", 2)
+    if proxy:
+        try:
+            import simulator.proxy.runner  # noqa: F401
+        except ImportError as exc:
+            raise fail(
+                f"the proxy needs the proxy extra ({exc.name} is missing): "
+                "pip install 'regionsim[proxy]' (or '.[proxy]' in a clone)",
+                2,
+            ) from None
+    _refuse_running(descriptor)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -171,10 +184,13 @@ def up(
         raise fail(f"the cluster did not start: {exc}") from None
     proxy_thread: Any = None
     try:
-        if manual_clock:
-            cluster.set_clock("manual")
-        elif clock_scale is not None:
-            cluster.set_clock("scaled", scale=clock_scale)
+        try:
+            if manual_clock:
+                cluster.set_clock("manual")
+            elif clock_scale is not None:
+                cluster.set_clock("scaled", scale=clock_scale)
+        except AdminError as exc:
+            raise fail(f"the clock was not set: {exc}") from None
         info = cluster.descriptor
         info["supervisorPid"] = os.getpid()
         if proxy:
@@ -223,6 +239,26 @@ def _start_proxy(gateway_url: str, descriptor: Path, port: int, ca: Path | None)
     thread = ProxyThread(gateway_url, authority, port=port)
     thread.start()
     return thread
+
+
+def _refuse_running(descriptor: Path) -> None:
+    """One cluster per descriptor: a second `up` would orphan the first."""
+    try:
+        pid = int(json.loads(descriptor.read_text()).get("supervisorPid", 0))
+    except (OSError, ValueError, AttributeError):
+        return
+    if pid > 0:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return  # a stale descriptor from a cluster that was killed
+        except PermissionError:
+            pass
+        raise fail(
+            f"a cluster is already running (pid {pid}, {descriptor}); stop it with "
+            "`regionsim down` or pass another --descriptor",
+            1,
+        )
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -380,11 +416,23 @@ def _follow(info: dict[str, Any], transfer_id: str) -> None:
             )
             if state["status"] != "in_progress":
                 break
+            if state["phase"] == "waiting" and _clock_stands_still(info):
+                progress.stop()
+                console.print(
+                    f"copied and verified; the transfer completes at {state['completesAt']} "
+                    "(simulated), but the clock is not running: move it with "
+                    "`regionsim clock advance 12h`"
+                )
+                return
             time.sleep(0.2)
     if state["status"] == "completed":
         console.print(f"completed at {state['finishedAt']}")
         return
     raise fail(f"transfer failed: {state['failureReason']}")
+
+
+def _clock_stands_still(info: dict[str, Any]) -> bool:
+    return str(admin_call(info, "GET", "/clock")["mode"]) in ("manual", "frozen")
 
 
 @clock_app.command("show")
@@ -435,7 +483,7 @@ def keys(
     rows = admin_call(load_descriptor(descriptor), "GET", f"/users/{user}/api-keys")
     table = Table(title=f"API keys of {user}")
     for column in ("region", "status", "key", "reason"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(row["region"], row["status"], row["key"], row["reason"] or "")
     console.print(table)
