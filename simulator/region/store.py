@@ -117,31 +117,25 @@ class RegionStore:
     # -- rows ---------------------------------------------------------------
 
     def insert(self, table_name: str, row: Row) -> Row:
-        table = TABLES_BY_NAME[table_name]
-        row = {**row, "residency": table.residency}
-        marks = ", ".join("?" for _ in table.all_columns)
-        cols = ", ".join(f'"{c}"' for c in table.all_columns)
-        with self.transaction() as conn:
-            conn.execute(
-                f"INSERT INTO {table.name} ({cols}) VALUES ({marks})",
-                _encode(table, row),
-            )
-            if table_name == "time_entries":
-                self._index_entries(conn, [row])
-        return row
+        """Write a new row; its id must be new to the table."""
+        return self._write(table_name, row, "INSERT")
 
     def replace(self, table_name: str, row: Row) -> Row:
         """Write a whole row over the one with the same id."""
+        return self._write(table_name, row, "INSERT OR REPLACE")
+
+    def _write(self, table_name: str, row: Row, verb: str) -> Row:
         table = TABLES_BY_NAME[table_name]
         row = {**row, "residency": table.residency}
         marks = ", ".join("?" for _ in table.all_columns)
         cols = ", ".join(f'"{c}"' for c in table.all_columns)
         with self.transaction() as conn:
             conn.execute(
-                f"INSERT OR REPLACE INTO {table.name} ({cols}) VALUES ({marks})",
+                f"{verb} INTO {table.name} ({cols}) VALUES ({marks})",
                 _encode(table, row),
             )
             if table_name == "time_entries":
+                # The search index follows the entry's description.
                 conn.execute(
                     "DELETE FROM search_index WHERE entry_id = ?", (row["id"],)
                 )
