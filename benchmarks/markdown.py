@@ -264,7 +264,9 @@ def _timeline_table(results: dict[str, Any]) -> list[str]:
         "## Run log",
         "",
         "Each part in the order run, and the machine's 1-minute load average as it "
-        "began and ended (other engineers' test suites share this machine).",
+        "began and ended. The average counts the runner's own processes too (a part "
+        "that keeps both cores busy raises it towards 2); above that, other work was "
+        "running on the shared machine.",
         "",
         "| part | began at | took | load average |",
         "|---|---|---|---|",
