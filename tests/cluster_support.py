@@ -135,10 +135,7 @@ async def _close_clients(spec: ServiceSpec, app: Any) -> None:
     while not hasattr(app, "state"):
         app = app.app
     if spec.kind == "accounts":
-        service = app.state.service
-        for client in service.regions.values():
-            client.close()
-        service._pool.shutdown()
+        app.state.service.close()
     elif spec.kind == "gateway":
         await app.state.gateway.client.aclose()
 

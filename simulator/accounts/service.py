@@ -632,6 +632,14 @@ class AccountsService:
             (user_id,),
         )
 
+    def close(self) -> None:
+        """Close the clients kept for regions and gateways (a process exit would)."""
+        for client in self.regions.values():
+            client.close()
+        for gateway in self.gateways.values():
+            gateway.close()
+        self._pool.shutdown()
+
     # -- reset --------------------------------------------------------------
 
     def reset(self) -> None:
