@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from simulator.sqlite import SqliteFile
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS users (
@@ -82,36 +82,14 @@ def _row(record: sqlite3.Row) -> dict[str, Any]:
     return row
 
 
-class AccountsStore:
+class AccountsStore(SqliteFile):
     """The accounts service's SQLite file; one lock serialises every use."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            str(self.path), check_same_thread=False, isolation_level=None
-        )
-        self._conn.row_factory = sqlite3.Row
-        self.lock = threading.RLock()
-        with self.lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            for statement in SCHEMA:
-                self._conn.execute(statement)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self.lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        super().__init__(path, SCHEMA)
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self.lock:
+        with self._lock:
             return [_row(r) for r in self._conn.execute(sql, params).fetchall()]
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
