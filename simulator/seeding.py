@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.ids import IdGenerator, derive_seed
-from simulator.regions import REGION_IDS, get_region
+from simulator.regions import get_region
 
 SEED_EPOCH = 1_788_220_800.0  # 2026-09-01T00:00:00Z: seeded history ends here
 PLANS = ("FREE", "BASIC", "STANDARD", "PRO", "ENTERPRISE")
@@ -493,7 +493,3 @@ def profile(name: str) -> Profile:
         raise KeyError(
             f"unknown seed profile {name!r}; expected one of {', '.join(PROFILES)}"
         ) from None
-
-
-def region_order() -> tuple[str, ...]:
-    return REGION_IDS

@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import orjson
 
+from simulator.region.schema import TABLES_BY_NAME, encode_row
+
 logger = logging.getLogger(__name__)
 
 INTERNAL = "/__regionsim/internal"
@@ -89,26 +91,12 @@ class RegionClient:
         )
 
     def import_rows(
-        self,
-        workspace_id: str,
-        table: str,
-        rows: list[dict[str, Any]],
-        columns: tuple[str, ...],
-        json_columns: frozenset[str],
+        self, workspace_id: str, table_name: str, rows: list[dict[str, Any]]
     ) -> None:
         """Import dict rows (seeding): encode them to the wire's column arrays."""
-        encoded = []
-        for row in rows:
-            values = []
-            for column in columns:
-                value = row.get(column)
-                if column in json_columns and value is not None:
-                    value = orjson.dumps(value).decode()
-                elif isinstance(value, bool):
-                    value = int(value)
-                values.append(value)
-            encoded.append(values)
-        self.import_batch(workspace_id, table, list(columns), encoded)
+        table = TABLES_BY_NAME[table_name]
+        encoded = [list(encode_row(table, row)) for row in rows]
+        self.import_batch(workspace_id, table_name, list(table.all_columns), encoded)
 
     def counts(self, workspace_id: str) -> dict[str, int]:
         result: dict[str, int] = self._call(

@@ -21,7 +21,6 @@ from simulator.accounts.store import AccountsStore
 from simulator.clock import ClockState, SimClock
 from simulator.errors import ApiError, BadRequest
 from simulator.ids import IdGenerator
-from simulator.region.schema import TABLES_BY_NAME
 from simulator.regions import REGION_IDS, REGIONS, RESERVED_NAMES, get_region
 from simulator.seeding import (
     PLAN_SUBSCRIPTIONS,
@@ -369,14 +368,9 @@ class AccountsService:
         client = self.region(seeded.region)
         client.set_hosting(seeded.id, "importing")
         for table_name, rows in seeded.rows.items():
-            table = TABLES_BY_NAME[table_name]
             for start in range(0, len(rows), IMPORT_BATCH):
                 client.import_rows(
-                    seeded.id,
-                    table_name,
-                    rows[start : start + IMPORT_BATCH],
-                    table.all_columns,
-                    table.json_columns,
+                    seeded.id, table_name, rows[start : start + IMPORT_BATCH]
                 )
         client.reindex(seeded.id)
         client.set_hosting(seeded.id, "live")
@@ -589,8 +583,6 @@ class AccountsService:
                     "currencies": [],
                 }
             ],
-            TABLES_BY_NAME["workspace_settings"].all_columns,
-            TABLES_BY_NAME["workspace_settings"].json_columns,
         )
         client.set_hosting(workspace_id, "live")
         self.push_views()

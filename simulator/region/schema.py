@@ -8,6 +8,9 @@ is stored in a region. JSON-valued columns hold lists and objects as text.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,19 @@ class Table:
     @property
     def all_columns(self) -> tuple[str, ...]:
         return ("id", "workspace_id", "residency", *self.columns)
+
+
+def encode_row(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
+    """A row as stored and sent between regions: JSON columns as text, booleans as 0/1."""
+    values = []
+    for column in table.all_columns:
+        value = row.get(column)
+        if column in table.json_columns and value is not None:
+            value = orjson.dumps(value).decode()
+        elif isinstance(value, bool):
+            value = int(value)
+        values.append(value)
+    return tuple(values)
 
 
 TABLES: tuple[Table, ...] = (

@@ -11,7 +11,13 @@ from typing import Any
 
 import orjson
 
-from simulator.region.schema import COPY_ORDER, TABLES_BY_NAME, Table, create_statements
+from simulator.region.schema import (
+    COPY_ORDER,
+    TABLES_BY_NAME,
+    Table,
+    create_statements,
+    encode_row,
+)
 from simulator.sqlite import SqliteFile
 
 logger = logging.getLogger(__name__)
@@ -23,18 +29,6 @@ LIVE = "live"
 LOCKED = "locked"
 IMPORTING = "importing"
 BACKUP = "backup"
-
-
-def _encode(table: Table, row: Row) -> tuple[Any, ...]:
-    values = []
-    for column in table.all_columns:
-        value = row.get(column)
-        if column in table.json_columns and value is not None:
-            value = orjson.dumps(value).decode()
-        elif isinstance(value, bool):
-            value = int(value)
-        values.append(value)
-    return tuple(values)
 
 
 def _decode(table: Table, record: sqlite3.Row) -> Row:
@@ -103,7 +97,7 @@ class RegionStore(SqliteFile):
         with self.transaction() as conn:
             conn.execute(
                 f"{verb} INTO {table.name} ({cols}) VALUES ({marks})",
-                _encode(table, row),
+                encode_row(table, row),
             )
             if table_name == "time_entries":
                 # The search index follows the entry's description.
@@ -213,7 +207,7 @@ class RegionStore(SqliteFile):
         table = TABLES_BY_NAME[table_name]
         marks = ", ".join("?" for _ in table.all_columns)
         cols = ", ".join(f'"{c}"' for c in table.all_columns)
-        encoded = [_encode(table, {**r, "residency": table.residency}) for r in rows]
+        encoded = [encode_row(table, {**r, "residency": table.residency}) for r in rows]
         with self.transaction() as conn:
             conn.executemany(
                 f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", encoded
