@@ -82,13 +82,15 @@ class RegionClient:
 
     def import_batch(
         self, workspace_id: str, table: str, columns: list[str], rows: list[Any]
-    ) -> None:
+    ) -> str:
+        """Insert one batch; the digest of the rows as the region stored them."""
         body = {"table": table, "columns": columns, "rows": rows}
-        self._call(
+        result = self._call(
             "POST",
             f"{INTERNAL}/workspaces/{workspace_id}/import",
             content=orjson.dumps(body),
         )
+        return str(result["sha256"])
 
     def import_rows(
         self, workspace_id: str, table_name: str, rows: list[dict[str, Any]]

@@ -2,8 +2,9 @@
 
 A transfer checks the rules, locks the workspace on its source, logs its members
 out, uninstalls its add-ons and notifies them, then copies the region-bound rows
-in batches through the regions' internal interfaces and verifies per-table
-checksums. The copy is real work done at once; the duration users see is modelled
+in batches through the regions' internal interfaces, comparing each batch's
+digest as the source sent it with the destination's as stored, and verifies
+per-table counts and checksums. The copy is real work done at once; the duration users see is modelled
 on the simulated clock, and the transfer completes (or fails on the 12-hour
 deadline) when the clock gets there. Completion flips the directory, issues new
 keys, keeps a locked backup on the source for 7 days and notifies again. Any
@@ -24,6 +25,7 @@ from typing import Any
 from simulator.accounts.region_client import RegionClient, RegionUnavailable
 from simulator.accounts.service import AccountsService, NotFound
 from simulator.errors import ApiKeyNotFound, TransferRefused
+from simulator.region.checksum import BATCH_ROWS, TableChecksum
 from simulator.region.schema import COPY_ORDER
 from simulator.regions import GLOBAL, REGION_IDS
 from simulator.seeding import TRANSFERABLE_PLANS
@@ -32,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 LOCK_LIMIT = 12 * 3600  # TR-08
 BACKUP_DAYS = 7  # TR-11
-COPY_BATCH = 10000
 FAULT_KINDS = ("fail", "overrun", "stop-destination")
 PHASES = ("locking", "copying", "verifying", "finalizing")
 ACTIVE_STATUSES = ("in_progress",)
@@ -63,6 +64,16 @@ class TransferTiming:
         return self.base_seconds + rows / self.rows_per_second
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Rows of one table as the source stored them, with the source's digest."""
+
+    table: str
+    columns: list[str]
+    rows: list[Any]
+    sha256: str
+
+
 class BatchReader:
     """Reads a workspace's tables from the source one batch ahead of the writer.
 
@@ -73,9 +84,7 @@ class BatchReader:
     def __init__(self, source: RegionClient, workspace_id: str) -> None:
         self._source = source
         self._workspace_id = workspace_id
-        self._queue: queue.Queue[
-            tuple[str, list[str], list[Any]] | BaseException | None
-        ] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=2)
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._read, name="batch-reader", daemon=True
@@ -92,15 +101,13 @@ class BatchReader:
                 self._queue.get_nowait()
         self._thread.join(30)
 
-    def __iter__(self) -> Iterator[tuple[str, list[str], list[Any]]]:
+    def __iter__(self) -> Iterator[Batch]:
         while (item := self._queue.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
             yield item
 
-    def _put(
-        self, item: tuple[str, list[str], list[Any]] | BaseException | None
-    ) -> bool:
+    def _put(self, item: Batch | BaseException | None) -> bool:
         while not self._stop.is_set():
             with contextlib.suppress(queue.Full):
                 self._queue.put(item, timeout=0.1)
@@ -113,13 +120,15 @@ class BatchReader:
                 after = ""
                 while not self._stop.is_set():
                     batch = self._source.export_batch(
-                        self._workspace_id, table, after, COPY_BATCH
+                        self._workspace_id, table, after, BATCH_ROWS
                     )
                     rows = batch["rows"]
                     if not rows:
                         break
                     after = rows[-1][0]
-                    if not self._put((table, batch["columns"], rows)):
+                    if not self._put(
+                        Batch(table, batch["columns"], rows, batch["sha256"])
+                    ):
                         return
         except BaseException as exc:  # handed to the writer, which raises it
             self._put(exc)
@@ -366,7 +375,7 @@ class TransferOrchestrator:
     def _copy_rows(
         self, transfer: dict[str, Any], fault: dict[str, Any] | None
     ) -> bool:
-        """Stream every table in batches, then compare checksums; False if cancelled."""
+        """Stream every table in batches, each verified as stored; False if cancelled."""
         transfer_id = transfer["id"]
         wid, source, dest = (
             transfer["workspace_id"],
@@ -377,37 +386,66 @@ class TransferOrchestrator:
         self._phase(transfer_id, "copying", fault)
         src, dst = self.service.region(source), self.service.region(dest)
         dst.set_hosting(wid, "importing", transferId=transfer_id)
-        copied = 0
+        sums = {table: TableChecksum() for table in COPY_ORDER}
         with BatchReader(src, wid) as batches:
-            for table, columns, rows in batches:
+            for batch in batches:
                 if not self._running(transfer_id):
                     return False
-                dst.import_batch(wid, table, columns, rows)
-                copied += len(rows)
+                stored = dst.import_batch(wid, batch.table, batch.columns, batch.rows)
+                if stored != batch.sha256:
+                    raise TransferFault(
+                        f"the {batch.table} batch from id {batch.rows[0][0]} was "
+                        f"stored differently on {dest}: digest {stored}, "
+                        f"sent {batch.sha256}"
+                    )
+                sums[batch.table].add(len(batch.rows), batch.sha256)
                 self.store.update(
-                    "transfers", "id = ?", (transfer_id,), rows_copied=copied
+                    "transfers",
+                    "id = ?",
+                    (transfer_id,),
+                    rows_copied=sum(s.count for s in sums.values()),
                 )
                 if fault and fault["kind"] == "stop-destination":
                     self._stop_region(dest)
         dst.reindex(wid)
         self._phase(transfer_id, "verifying", fault)
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            # Both regions hash at once: they are separate processes.
-            before_job = pool.submit(src.checksums, wid)
-            after_job = pool.submit(dst.checksums, wid)
-            before, after_copy = before_job.result(), after_job.result()
-        if before != after_copy:
-            raise TransferFault(
-                f"checksums differ after the copy: {_diff(before, after_copy)}"
-            )
+        checksums = {table: s.result() for table, s in sums.items()}
+        self._verify_counts(src, dst, wid, checksums)
         updated = self.store.update(
             "transfers",
             "id = ? AND status = 'in_progress'",
             (transfer_id,),
-            checksums=before,
+            checksums=checksums,
             phase="waiting",
         )
         return updated == 1
+
+    @staticmethod
+    def _verify_counts(
+        src: RegionClient,
+        dst: RegionClient,
+        workspace_id: str,
+        checksums: dict[str, dict[str, Any]],
+    ) -> None:
+        """Both regions hold exactly the rows streamed: none missed, none extra.
+
+        Every batch's content was compared as it was stored; what is left to prove
+        is that the source had no row the stream missed, and the destination no
+        row it did not send.
+        """
+        streamed = {table: sums["count"] for table, sums in checksums.items()}
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            # Both regions count at once: they are separate processes.
+            source_job = pool.submit(src.counts, workspace_id)
+            destination_job = pool.submit(dst.counts, workspace_id)
+            held = {src.region_id: source_job.result()}
+            held[dst.region_id] = destination_job.result()
+        for region_id, counts in held.items():
+            if counts != streamed:
+                raise TransferFault(
+                    f"row counts on {region_id} differ from the rows copied: "
+                    f"{_diff(streamed, counts)}"
+                )
 
     def _running(self, transfer_id: str) -> bool:
         row = self.store.one(

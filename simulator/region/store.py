@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -11,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from simulator.region.checksum import BATCH_ROWS, TableChecksum, rows_sha256
 from simulator.region.schema import (
     COPY_ORDER,
     TABLES_BY_NAME,
@@ -29,6 +29,15 @@ LIVE = "live"
 LOCKED = "locked"
 IMPORTING = "importing"
 BACKUP = "backup"
+
+
+def _column_list(table: Table) -> str:
+    return ", ".join(f'"{c}"' for c in table.all_columns)
+
+
+def _insert_sql(table: Table, verb: str = "INSERT") -> str:
+    marks = ", ".join("?" for _ in table.all_columns)
+    return f"{verb} INTO {table.name} ({_column_list(table)}) VALUES ({marks})"
 
 
 def _decode(table: Table, record: sqlite3.Row) -> Row:
@@ -92,13 +101,8 @@ class RegionStore(SqliteFile):
     def _write(self, table_name: str, row: Row, verb: str) -> Row:
         table = TABLES_BY_NAME[table_name]
         row = {**row, "residency": table.residency}
-        marks = ", ".join("?" for _ in table.all_columns)
-        cols = ", ".join(f'"{c}"' for c in table.all_columns)
         with self.transaction() as conn:
-            conn.execute(
-                f"{verb} INTO {table.name} ({cols}) VALUES ({marks})",
-                encode_row(table, row),
-            )
+            conn.execute(_insert_sql(table, verb), encode_row(table, row))
             if table_name == "time_entries":
                 # The search index follows the entry's description.
                 conn.execute(
@@ -205,28 +209,46 @@ class RegionStore(SqliteFile):
         if not rows:
             return 0
         table = TABLES_BY_NAME[table_name]
-        marks = ", ".join("?" for _ in table.all_columns)
-        cols = ", ".join(f'"{c}"' for c in table.all_columns)
         encoded = [encode_row(table, {**r, "residency": table.residency}) for r in rows]
         with self.transaction() as conn:
-            conn.executemany(
-                f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", encoded
-            )
+            conn.executemany(_insert_sql(table), encoded)
             if table_name == "time_entries":
                 self._index_entries(conn, rows)
         return len(rows)
 
-    def export_rows(
+    def export_batch(
         self, table_name: str, workspace_id: str, after_id: str, limit: int
-    ) -> list[Row]:
-        """One batch of a workspace's rows, in id order, after ``after_id``."""
-        return self.select(
-            table_name,
-            "workspace_id = ? AND id > ?",
-            (workspace_id, after_id),
-            order="id",
-            limit=limit,
+    ) -> list[tuple[Any, ...]]:
+        """One batch of a workspace's rows as stored, in id order, after ``after_id``."""
+        table = TABLES_BY_NAME[table_name]
+        return self.query_tuples(
+            f"SELECT {_column_list(table)} FROM {table.name} "
+            "WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (workspace_id, after_id, limit),
         )
+
+    def import_batch(
+        self, table_name: str, workspace_id: str, rows: Sequence[Sequence[Any]]
+    ) -> str:
+        """Insert rows as stored (every column), all or nothing; their digest as read back.
+
+        The rows are read back in the same transaction, so the digest is of what
+        the file holds, in id order: a transfer compares it with the source's.
+        """
+        table = TABLES_BY_NAME[table_name]
+        if not rows:
+            return rows_sha256([])
+        ids = [row[0] for row in rows]
+        with self.transaction() as conn:
+            conn.executemany(_insert_sql(table), rows)
+            cursor = conn.cursor()
+            cursor.row_factory = None
+            stored = cursor.execute(
+                f"SELECT {_column_list(table)} FROM {table.name} "
+                "WHERE workspace_id = ? AND id >= ? AND id <= ? ORDER BY id",
+                (workspace_id, min(ids), max(ids)),
+            ).fetchall()
+        return rows_sha256(stored)
 
     def delete_workspace(self, workspace_id: str) -> int:
         """Remove every row of a workspace, its index and its hosting record."""
@@ -246,7 +268,7 @@ class RegionStore(SqliteFile):
         return removed
 
     def checksums(self, workspace_id: str) -> dict[str, dict[str, Any]]:
-        """Per table: row count and a SHA-256 over the rows as stored, in id order.
+        """Per table: row count and content digest (`simulator.region.checksum`).
 
         Rows are hashed as stored (JSON columns as their text), so a copy made
         column for column hashes the same and any changed byte shows.
@@ -256,18 +278,15 @@ class RegionStore(SqliteFile):
             cursor = self._conn.cursor()
             cursor.row_factory = None
             for name in COPY_ORDER:
-                table = TABLES_BY_NAME[name]
-                cols = ", ".join(f'"{c}"' for c in table.all_columns)
-                digest = hashlib.sha256()
-                count = 0
+                checksum = TableChecksum()
                 cursor.execute(
-                    f"SELECT {cols} FROM {name} WHERE workspace_id = ? ORDER BY id",
+                    f"SELECT {_column_list(TABLES_BY_NAME[name])} FROM {name} "
+                    "WHERE workspace_id = ? ORDER BY id",
                     (workspace_id,),
                 )
-                while batch := cursor.fetchmany(5000):
-                    digest.update(orjson.dumps(batch))
-                    count += len(batch)
-                result[name] = {"count": count, "sha256": digest.hexdigest()}
+                while batch := cursor.fetchmany(BATCH_ROWS):
+                    checksum.add(len(batch), rows_sha256(batch))
+                result[name] = checksum.result()
         return result
 
     def residency_audit(self) -> dict[str, dict[str, int]]:

@@ -21,6 +21,7 @@ from cluster_support import listen
 from starlette.types import ASGIApp
 
 from simulator.region.app import build_region_app, region_state
+from simulator.region.checksum import rows_sha256
 from simulator.region.schema import TABLES_BY_NAME
 from simulator.region.view import AccountView
 
@@ -200,8 +201,30 @@ def test_region_imports_rows_and_serves_them(region: httpx.Client) -> None:
     host(region)
 
     tags = region.get(f"/api/v1/workspaces/{WS}/tags", headers={"X-Api-Key": KEY})
-    assert imported.json() == {"imported": 2}
+    assert imported.json()["imported"] == 2
     assert [t["name"] for t in tags.json()] == ["a", "b"]
+
+
+def test_region_import_answers_the_digest_its_export_sends(
+    region: httpx.Client,
+) -> None:
+    # Sent out of id order: the digest is of the rows as stored, in id order.
+    imported = region.post(
+        f"{INTERNAL}/workspaces/{WS}/import",
+        json={
+            "table": "tags",
+            "columns": TAG_COLUMNS,
+            "rows": tag_rows("a", "b")[::-1],
+        },
+    ).json()
+
+    exported = region.get(
+        f"{INTERNAL}/workspaces/{WS}/export", params={"table": "tags"}
+    ).json()
+
+    assert imported["sha256"] == exported["sha256"]
+    assert exported["sha256"] == rows_sha256(exported["rows"])
+    assert exported["rows"][0][2] == "tags"  # tagged by the region, not the sender
 
 
 def test_region_import_tags_rows_with_the_table_residency(region: httpx.Client) -> None:
@@ -233,8 +256,27 @@ def test_region_import_tags_rows_with_the_table_residency(region: httpx.Client) 
             {"table": "tags", "columns": TAG_COLUMNS, "rows": [["a", WS, "tags"]]},
             "every row must have every column",
         ),
+        (
+            {"table": "tags", "columns": TAG_COLUMNS, "rows": {"a": 1}},
+            "every row must have every column",
+        ),
+        (
+            {
+                "table": "tags",
+                "columns": TAG_COLUMNS,
+                "rows": [["a", WS, "tags", {"name": "x"}, 0]],
+            },
+            "batch refused, nothing imported",
+        ),
     ],
-    ids=["unknown-table", "wrong-columns", "foreign-workspace", "short-row"],
+    ids=[
+        "unknown-table",
+        "wrong-columns",
+        "foreign-workspace",
+        "short-row",
+        "rows-not-a-list",
+        "unstorable-value",
+    ],
 )
 def test_region_import_refuses_a_bad_batch(
     region: httpx.Client, body: dict[str, Any], fragment: str

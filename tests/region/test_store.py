@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from simulator.region.checksum import BATCH_ROWS, TableChecksum, rows_sha256
 from simulator.region.schema import COPY_ORDER, TABLES, TABLES_BY_NAME, Table
 from simulator.region.store import BACKUP, LIVE, RegionStore
 
@@ -177,6 +178,53 @@ def test_store_checksums_are_equal_for_equal_content(
     other.close()
 
 
+def _stream(source: RegionStore, table: str, destination: RegionStore) -> TableChecksum:
+    """Copy a table batch by batch as a transfer does, folding the sent digests."""
+    checksum, after = TableChecksum(), ""
+    while batch := source.export_batch(table, WS, after, BATCH_ROWS):
+        sent = rows_sha256(batch)
+        assert destination.import_batch(table, WS, batch) == sent
+        checksum.add(len(batch), sent)
+        after = batch[-1][0]
+    return checksum
+
+
+def test_streamed_checksum_equals_both_stores_checksums(
+    store: RegionStore, tmp_path: Path
+) -> None:
+    # More than two batches, the last one short, so the fold's batching shows.
+    store.import_rows("tags", [tag(f"t{n:05d}", f"tag {n}") for n in range(12_001)])
+    copy = RegionStore(tmp_path / "copy.sqlite")
+
+    streamed = _stream(store, "tags", copy)
+
+    assert (
+        streamed.result() == store.checksums(WS)["tags"] == copy.checksums(WS)["tags"]
+    )
+    assert streamed.count == 12_001
+    copy.close()
+
+
+def test_import_batch_digest_shows_rows_the_batch_did_not_carry(
+    store: RegionStore, tmp_path: Path
+) -> None:
+    store.import_rows("tags", [tag(f"t{n}", f"tag {n}") for n in (1, 3)])
+    batch = store.export_batch("tags", WS, "", BATCH_ROWS)
+    copy = RegionStore(tmp_path / "copy.sqlite")
+    copy.insert("tags", tag("t2", "left over"))  # inside the batch's id range
+
+    digest = copy.import_batch("tags", WS, batch)
+
+    assert digest != rows_sha256(batch)
+    assert copy.count("tags", "workspace_id = ?", (WS,)) == 3
+    copy.close()
+
+
+def test_empty_tables_have_a_fixed_checksum(store: RegionStore) -> None:
+    assert store.checksums(WS)["tags"] == TableChecksum().result()
+    assert TableChecksum().result()["count"] == 0
+
+
 def test_store_import_is_all_or_nothing(store: RegionStore) -> None:
     store.insert("tags", tag("t2", "taken"))
 
@@ -190,11 +238,11 @@ def test_store_export_pages_in_id_order(store: RegionStore) -> None:
     store.import_rows("tags", [tag(f"t{n}", f"tag {n}") for n in (3, 1, 4, 2)])
     store.insert("tags", tag("t0", "elsewhere", workspace_id=OTHER_WS))
 
-    first = store.export_rows("tags", WS, "", 3)
-    rest = store.export_rows("tags", WS, first[-1]["id"], 3)
+    first = store.export_batch("tags", WS, "", 3)
+    rest = store.export_batch("tags", WS, first[-1][0], 3)
 
-    assert [r["id"] for r in first] == ["t1", "t2", "t3"]
-    assert [r["id"] for r in rest] == ["t4"]
+    assert [r[0] for r in first] == ["t1", "t2", "t3"]
+    assert [r[0] for r in rest] == ["t4"]
 
 
 def test_store_keeps_hosting_records(store: RegionStore) -> None:

@@ -196,6 +196,53 @@ def test_destination_stopped_mid_copy_is_cleaned_once_back(
     assert cluster.admin("GET", f"/workspaces/{workspace['id']}")["state"] == "active"
 
 
+def _plant_stray_entry(
+    cluster: Cluster, http: httpx.Client, workspace: Workspace, region: str, at: str
+) -> None:
+    """Put a copy of one of the workspace's entries, under a new id, into `region`.
+
+    `at` places the id: "inside" falls between the first two entries (in the
+    first copied batch's id range), "after" sorts after every id.
+    """
+    internal = "/__regionsim/internal/workspaces/" + workspace["id"]
+    source = cluster.region_root(workspace["region"])
+    batch = http.get(
+        f"{source}{internal}/export", params={"table": "time_entries", "limit": 2}
+    ).json()
+    stray = list(batch["rows"][0])
+    stray[0] = stray[0] + "0" if at == "inside" else "f" * 24
+    planted = http.post(
+        f"{cluster.region_root(region)}{internal}/import",
+        json={"table": "time_entries", "columns": batch["columns"], "rows": [stray]},
+    )
+    assert planted.status_code == 200, planted.text
+
+
+@pytest.mark.parametrize(
+    ("at", "reason"),
+    [("inside", "stored differently on euw2"), ("after", "row counts on euw2")],
+)
+def test_rows_the_source_did_not_send_fail_the_transfer(
+    cluster: Cluster,
+    new_workspace: Callable[..., Workspace],
+    http: httpx.Client,
+    at: str,
+    reason: str,
+) -> None:
+    workspace = new_workspace("apse2", entriesPerMember=20)
+    before = cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums")
+    _plant_stray_entry(cluster, http, workspace, "euw2", at)
+
+    transfer = start_transfer(cluster, workspace, "euw2")
+    state = wait_for(cluster, transfer["id"], ended)
+
+    assert state["status"] == "failed"
+    assert reason in state["failureReason"]
+    assert rows_in(cluster, "euw2", workspace["id"]) == 0
+    assert cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums") == before
+    assert cluster.admin("GET", f"/workspaces/{workspace['id']}")["region"] == "apse2"
+
+
 def test_backup_is_locked_then_deleted_after_seven_days(
     cluster: Cluster, new_workspace: Callable[..., Workspace], http: httpx.Client
 ) -> None:
