@@ -395,6 +395,12 @@ def build_accounts_app(
     def workspace_checksums(
         workspace_id: str, region: str | None = None
     ) -> dict[str, Any]:
+        """Per region-bound table: its row count and content digest.
+
+        The digest is a SHA-256 folded over 5,000-row batches in id order, the
+        same value a transfer computes from the batches it copies (`region`:
+        read another region's copy, a backup or a leftover).
+        """
         ws = service.describe_workspace(workspace_id)
         if region is not None:
             get_region(region)  # an unknown region is a 400 naming the known ones
