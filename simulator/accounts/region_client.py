@@ -84,21 +84,31 @@ class RegionClient:
         self, workspace_id: str, table: str, columns: list[str], rows: list[Any]
     ) -> str:
         """Insert one batch; the digest of the rows as the region stored them."""
-        body = {"table": table, "columns": columns, "rows": rows}
-        result = self._call(
+        return str(self._import(workspace_id, table, columns, rows, True)["sha256"])
+
+    def _import(
+        self,
+        workspace_id: str,
+        table: str,
+        columns: list[str] | tuple[str, ...],
+        rows: list[Any],
+        digest: bool,
+    ) -> dict[str, Any]:
+        body = {"table": table, "columns": columns, "rows": rows, "digest": digest}
+        result: dict[str, Any] = self._call(
             "POST",
             f"{INTERNAL}/workspaces/{workspace_id}/import",
             content=orjson.dumps(body),
         )
-        return str(result["sha256"])
+        return result
 
     def import_rows(
         self, workspace_id: str, table_name: str, rows: list[dict[str, Any]]
     ) -> None:
         """Import dict rows (seeding): encode them to the wire's column arrays."""
         table = TABLES_BY_NAME[table_name]
-        encoded = [list(encode_row(table, row)) for row in rows]
-        self.import_batch(workspace_id, table_name, list(table.all_columns), encoded)
+        encoded = [encode_row(table, row) for row in rows]
+        self._import(workspace_id, table_name, table.all_columns, encoded, False)
 
     def counts(self, workspace_id: str) -> dict[str, int]:
         result: dict[str, int] = self._call(

@@ -105,7 +105,11 @@ async def export_rows(request: Request) -> Response:
 
 
 async def import_rows(request: Request) -> Response:
-    """Insert one batch (all or nothing); answers the digest of the rows as stored."""
+    """Insert one batch (all or nothing).
+
+    With `"digest": true` the answer carries the digest of the rows as stored,
+    read back in the same transaction (`simulator.region.checksum`).
+    """
     state = state_of(request)
     wid = request.path_params["workspaceId"]
     body = await read_object(request)
@@ -120,10 +124,13 @@ async def import_rows(request: Request) -> Response:
         raise BadRequest(
             "every row must have every column and belong to the workspace in the path"
         )
+    wants_digest = body.get("digest", False)
+    if not isinstance(wants_digest, bool):
+        raise BadRequest("digest must be true or false")
     for row in rows:  # the region tags what it stores with its residency (RD-01)
         row[2] = table.residency
     try:
-        digest = state.store.import_batch(table.name, wid, rows)
+        digest = state.store.import_batch(table.name, wid, rows, wants_digest)
     except (
         sqlite3.IntegrityError,
         sqlite3.InterfaceError,
@@ -131,7 +138,10 @@ async def import_rows(request: Request) -> Response:
     ) as exc:
         # A taken id, a missing value or a value SQLite cannot store.
         raise BadRequest(f"batch refused, nothing imported: {exc}") from None
-    return json_response({"imported": len(rows), "sha256": digest})
+    answer: dict[str, object] = {"imported": len(rows)}
+    if digest is not None:
+        answer["sha256"] = digest
+    return json_response(answer)
 
 
 async def reindex(request: Request) -> Response:

@@ -228,25 +228,30 @@ class RegionStore(SqliteFile):
         )
 
     def import_batch(
-        self, table_name: str, workspace_id: str, rows: Sequence[Sequence[Any]]
-    ) -> str:
+        self,
+        table_name: str,
+        workspace_id: str,
+        rows: Sequence[Sequence[Any]],
+        digest: bool = True,
+    ) -> str | None:
         """Insert rows as stored (every column), all or nothing; their digest as read back.
 
-        The rows are read back in the same transaction, so the digest is of what
-        the file holds, in id order: a transfer compares it with the source's.
+        The rows are read back by id in the same transaction, so the digest is of
+        what the file holds, in id order: a transfer compares it with the source's.
+        Seeding has nothing to compare with and passes ``digest=False``.
         """
         table = TABLES_BY_NAME[table_name]
-        if not rows:
-            return rows_sha256([])
-        ids = [row[0] for row in rows]
         with self.transaction() as conn:
             conn.executemany(_insert_sql(table), rows)
+            if not digest:
+                return None
             cursor = conn.cursor()
             cursor.row_factory = None
             stored = cursor.execute(
                 f"SELECT {_column_list(table)} FROM {table.name} "
-                "WHERE workspace_id = ? AND id >= ? AND id <= ? ORDER BY id",
-                (workspace_id, min(ids), max(ids)),
+                "WHERE id IN (SELECT value FROM json_each(?)) AND workspace_id = ? "
+                "ORDER BY id",
+                (orjson.dumps([row[0] for row in rows]).decode(), workspace_id),
             ).fetchall()
         return rows_sha256(stored)
 

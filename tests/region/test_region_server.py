@@ -201,7 +201,7 @@ def test_region_imports_rows_and_serves_them(region: httpx.Client) -> None:
     host(region)
 
     tags = region.get(f"/api/v1/workspaces/{WS}/tags", headers={"X-Api-Key": KEY})
-    assert imported.json()["imported"] == 2
+    assert imported.json() == {"imported": 2}  # no digest unless asked for
     assert [t["name"] for t in tags.json()] == ["a", "b"]
 
 
@@ -215,6 +215,7 @@ def test_region_import_answers_the_digest_its_export_sends(
             "table": "tags",
             "columns": TAG_COLUMNS,
             "rows": tag_rows("a", "b")[::-1],
+            "digest": True,
         },
     ).json()
 
@@ -261,6 +262,10 @@ def test_region_import_tags_rows_with_the_table_residency(region: httpx.Client) 
             "every row must have every column",
         ),
         (
+            {"table": "tags", "columns": TAG_COLUMNS, "rows": [], "digest": "yes"},
+            "digest must be true or false",
+        ),
+        (
             {
                 "table": "tags",
                 "columns": TAG_COLUMNS,
@@ -275,6 +280,7 @@ def test_region_import_tags_rows_with_the_table_residency(region: httpx.Client) 
         "foreign-workspace",
         "short-row",
         "rows-not-a-list",
+        "digest-not-a-boolean",
         "unstorable-value",
     ],
 )

@@ -205,18 +205,37 @@ def test_streamed_checksum_equals_both_stores_checksums(
     copy.close()
 
 
-def test_import_batch_digest_shows_rows_the_batch_did_not_carry(
+def test_import_batch_digest_is_of_the_rows_as_stored(
     store: RegionStore, tmp_path: Path
 ) -> None:
     store.import_rows("tags", [tag(f"t{n}", f"tag {n}") for n in (1, 3)])
     batch = store.export_batch("tags", WS, "", BATCH_ROWS)
     copy = RegionStore(tmp_path / "copy.sqlite")
-    copy.insert("tags", tag("t2", "left over"))  # inside the batch's id range
+    copy.insert("tags", tag("t2", "left over"))  # not in the batch: not in its digest
+    with sqlite3.connect(tmp_path / "copy.sqlite") as other:
+        # A store that changes what it is given, as a differing schema might.
+        other.execute(
+            "CREATE TRIGGER tamper AFTER INSERT ON tags WHEN NEW.id = 't3' "
+            "BEGIN UPDATE tags SET name = 'changed' WHERE id = NEW.id; END"
+        )
 
     digest = copy.import_batch("tags", WS, batch)
 
     assert digest != rows_sha256(batch)
-    assert copy.count("tags", "workspace_id = ?", (WS,)) == 3
+    held = copy.export_batch("tags", WS, "", BATCH_ROWS)
+    assert digest == rows_sha256([row for row in held if row[0] != "t2"])
+    assert [row[3] for row in held] == ["tag 1", "left over", "changed"]
+    copy.close()
+
+
+def test_import_batch_digest_ignores_the_order_rows_came_in(
+    store: RegionStore, tmp_path: Path
+) -> None:
+    store.import_rows("tags", [tag(f"t{n}", f"tag {n}") for n in (1, 2, 3)])
+    batch = store.export_batch("tags", WS, "", BATCH_ROWS)
+    copy = RegionStore(tmp_path / "copy.sqlite")
+
+    assert copy.import_batch("tags", WS, batch[::-1]) == rows_sha256(batch)
     copy.close()
 
 

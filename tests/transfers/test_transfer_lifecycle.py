@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -197,20 +199,16 @@ def test_destination_stopped_mid_copy_is_cleaned_once_back(
 
 
 def _plant_stray_entry(
-    cluster: Cluster, http: httpx.Client, workspace: Workspace, region: str, at: str
+    cluster: Cluster, http: httpx.Client, workspace: Workspace, region: str
 ) -> None:
-    """Put a copy of one of the workspace's entries, under a new id, into `region`.
-
-    `at` places the id: "inside" falls between the first two entries (in the
-    first copied batch's id range), "after" sorts after every id.
-    """
+    """Put a copy of one of the workspace's entries, under a new id, into `region`."""
     internal = "/__regionsim/internal/workspaces/" + workspace["id"]
     source = cluster.region_root(workspace["region"])
     batch = http.get(
-        f"{source}{internal}/export", params={"table": "time_entries", "limit": 2}
+        f"{source}{internal}/export", params={"table": "time_entries", "limit": 1}
     ).json()
-    stray = list(batch["rows"][0])
-    stray[0] = stray[0] + "0" if at == "inside" else "f" * 24
+    stray = [*batch["rows"][0]]
+    stray[0] = "f" * 24
     planted = http.post(
         f"{cluster.region_root(region)}{internal}/import",
         json={"table": "time_entries", "columns": batch["columns"], "rows": [stray]},
@@ -218,29 +216,59 @@ def _plant_stray_entry(
     assert planted.status_code == 200, planted.text
 
 
-@pytest.mark.parametrize(
-    ("at", "reason"),
-    [("inside", "stored differently on euw2"), ("after", "row counts on euw2")],
-)
-def test_rows_the_source_did_not_send_fail_the_transfer(
-    cluster: Cluster,
-    new_workspace: Callable[..., Workspace],
-    http: httpx.Client,
-    at: str,
-    reason: str,
+@contextlib.contextmanager
+def _tampering(cluster: Cluster, region: str) -> Iterator[None]:
+    """Make a region's store change every entry description it is given."""
+    with sqlite3.connect(cluster.data_dir / f"{region}.sqlite") as db:
+        db.execute(
+            "CREATE TRIGGER tamper AFTER INSERT ON time_entries BEGIN "
+            "UPDATE time_entries SET description = 'changed' WHERE id = NEW.id; END"
+        )
+    try:
+        yield
+    finally:
+        with sqlite3.connect(cluster.data_dir / f"{region}.sqlite") as db:
+            db.execute("DROP TRIGGER tamper")
+
+
+def _assert_failed_and_restored(
+    cluster: Cluster, workspace: Workspace, state: dict[str, Any], before: Any
+) -> None:
+    assert state["status"] == "failed"
+    assert rows_in(cluster, state["destination"], workspace["id"]) == 0
+    assert cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums") == before
+    described = cluster.admin("GET", f"/workspaces/{workspace['id']}")
+    assert (described["region"], described["state"]) == (workspace["region"], "active")
+
+
+def test_a_destination_storing_other_content_fails_the_transfer(
+    cluster: Cluster, new_workspace: Callable[..., Workspace]
 ) -> None:
     workspace = new_workspace("apse2", entriesPerMember=20)
     before = cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums")
-    _plant_stray_entry(cluster, http, workspace, "euw2", at)
+
+    with _tampering(cluster, "euw2"):
+        transfer = start_transfer(cluster, workspace, "euw2")
+        state = wait_for(cluster, transfer["id"], ended)
+
+    assert "the time_entries batch from id" in state["failureReason"]
+    assert "stored differently on euw2" in state["failureReason"]
+    _assert_failed_and_restored(cluster, workspace, state, before)
+
+
+def test_rows_the_source_did_not_send_fail_the_transfer(
+    cluster: Cluster, new_workspace: Callable[..., Workspace], http: httpx.Client
+) -> None:
+    workspace = new_workspace("apse2", entriesPerMember=20)
+    before = cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums")
+    _plant_stray_entry(cluster, http, workspace, "euw2")
 
     transfer = start_transfer(cluster, workspace, "euw2")
     state = wait_for(cluster, transfer["id"], ended)
 
-    assert state["status"] == "failed"
-    assert reason in state["failureReason"]
-    assert rows_in(cluster, "euw2", workspace["id"]) == 0
-    assert cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums") == before
-    assert cluster.admin("GET", f"/workspaces/{workspace['id']}")["region"] == "apse2"
+    assert "row counts on euw2 differ from the rows copied" in state["failureReason"]
+    assert "time_entries: 60 != 61" in state["failureReason"]
+    _assert_failed_and_restored(cluster, workspace, state, before)
 
 
 def test_backup_is_locked_then_deleted_after_seven_days(
