@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -10,7 +12,8 @@ from cluster_support import Call, NewWorkspace, Workspace
 
 from simulator.cluster import Cluster
 
-REGION = "apse2"
+# Members seeded in global have UTC as their profile zone, the reports' default.
+REGION = "global"
 RANGE = {
     "dateRangeStart": "2026-07-01T00:00:00.000Z",
     "dateRangeEnd": "2026-07-31T23:59:59.999Z",
@@ -130,6 +133,43 @@ def test_detailed_report_prints_utc_with_an_offset_by_default(
     assert response.json()["timeentries"][0]["timeInterval"]["start"] == (
         "2026-07-01T08:00:00+00:00"
     )
+
+
+def test_report_without_a_zone_uses_the_callers_profile_zone(
+    new_workspace: NewWorkspace, api: Call, reports: Call
+) -> None:
+    created = new_workspace("apse2", members=6, projects=0, entriesPerMember=0)
+    # A member whose profile zone is not UTC in July, so the default shows.
+    zones = {
+        m.key: ZoneInfo(
+            api("apse2", "GET", "/user", key=m.key).json()["settings"]["timeZone"]
+        )
+        for m in created.members
+        if m.status == "ACTIVE"
+    }
+    july = datetime(2026, 7, 1, 12)
+    key, zone = next((k, z) for k, z in zones.items() if z.utcoffset(july))
+    # An entry at 00:30 on 2026-07-01 in that zone, and a range of that day
+    # written without offsets: both read in the profile zone.
+    start = datetime(2026, 7, 1, 0, 30, tzinfo=zone)
+    entry = {
+        "start": start.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "end": (start + timedelta(hours=1)).astimezone(UTC).isoformat(),
+    }
+    made = api("apse2", "POST", f"{created.path}/time-entries", key=key, json=entry)
+    assert made.status_code == 201, made.text
+    body = {
+        "dateRangeStart": "2026-07-01T00:00:00Z",
+        "dateRangeEnd": "2026-07-01T23:59:59Z",
+        "detailedFilter": {"page": 1, "pageSize": 50},
+    }
+
+    response = reports(
+        "apse2", "POST", f"{created.path}/reports/detailed", key=key, json=body
+    )
+
+    entries = response.json()["timeentries"]
+    assert [e["timeInterval"]["start"] for e in entries] == [start.isoformat()]
 
 
 def test_detailed_report_pages(reports: Call, workspace: Workspace) -> None:

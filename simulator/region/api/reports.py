@@ -20,12 +20,23 @@ SUMMARY_GROUPS = ("PROJECT", "CLIENT", "USER", "TAG", "TASK", "DATE", "TIMEENTRY
 MAX_REPORT_PAGE_SIZE = 1000
 
 
-def _zone(body: dict[str, Any]) -> ZoneInfo:
-    name = body.get("timeZone") or "UTC"
+def _zone(request: Request, access: WorkspaceAccess, body: dict[str, Any]) -> ZoneInfo:
+    """The report's zone: `timeZone` if given, else the caller's profile zone, else UTC."""
+    name = body.get("timeZone")
+    if not name:
+        profile = state_of(request).view.users.get(access.user_id) or {}
+        return _known_zone((profile.get("settings") or {}).get("timeZone"))
     try:
         return ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError):
         raise fields.invalid("timeZone", f"Unknown time zone {name!r}.") from None
+
+
+def _known_zone(name: Any) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(name)) if name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def _stamp(ts: float, zone: ZoneInfo) -> str:
@@ -181,7 +192,7 @@ async def detailed_report(request: Request) -> Response:
         raise fields.invalid(
             "detailedFilter.pageSize", "Expected a number from 1 to 1000."
         )
-    zone = _zone(body)
+    zone = _zone(request, access, body)
     rows = _entries(request, access, body, zone)
     names = _Names(state_of(request).store, access, state_of(request).view.users)
     window = rows[(page - 1) * size : page * size]
@@ -258,7 +269,7 @@ async def summary_report(request: Request) -> Response:
             "summaryFilter.groups",
             f"Expected one to three of {', '.join(SUMMARY_GROUPS)}.",
         )
-    zone = _zone(body)
+    zone = _zone(request, access, body)
     rows = _entries(request, access, body, zone)
     names = _Names(state_of(request).store, access, state_of(request).view.users)
     return json_response(
