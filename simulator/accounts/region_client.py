@@ -116,10 +116,6 @@ class RegionClient:
         )
         return result
 
-    def reindex(self, workspace_id: str) -> int:
-        result = self._call("POST", f"{INTERNAL}/workspaces/{workspace_id}/reindex")
-        return int(result["indexed"])
-
     def checksums(self, workspace_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call(
             "GET", f"{INTERNAL}/workspaces/{workspace_id}/checksums"

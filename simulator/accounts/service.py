@@ -372,7 +372,6 @@ class AccountsService:
                 client.import_rows(
                     seeded.id, table_name, rows[start : start + IMPORT_BATCH]
                 )
-        client.reindex(seeded.id)
         client.set_hosting(seeded.id, "live")
 
     def add_region_account(self, user_id: str, region_id: str) -> str:

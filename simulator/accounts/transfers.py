@@ -407,7 +407,6 @@ class TransferOrchestrator:
                 )
                 if fault and fault["kind"] == "stop-destination":
                     self._stop_region(dest)
-        dst.reindex(wid)
         self._phase(transfer_id, "verifying", fault)
         checksums = {table: s.result() for table, s in sums.items()}
         self._verify_counts(src, dst, wid, checksums)

@@ -144,12 +144,6 @@ async def import_rows(request: Request) -> Response:
     return json_response(answer)
 
 
-async def reindex(request: Request) -> Response:
-    """Rebuild the search index of a workspace once its entries are all imported."""
-    count = state_of(request).store.reindex(request.path_params["workspaceId"])
-    return json_response({"indexed": count})
-
-
 async def counts(request: Request) -> Response:
     store = state_of(request).store
     wid = request.path_params["workspaceId"]

@@ -94,7 +94,6 @@ INTERNAL_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", f"{INTERNAL}/workspaces/{{workspaceId}}/export", internal.export_rows),
     ("POST", f"{INTERNAL}/workspaces/{{workspaceId}}/import", internal.import_rows),
     ("GET", f"{INTERNAL}/workspaces/{{workspaceId}}/checksums", internal.checksums),
-    ("POST", f"{INTERNAL}/workspaces/{{workspaceId}}/reindex", internal.reindex),
     ("GET", f"{INTERNAL}/workspaces/{{workspaceId}}/counts", internal.counts),
     ("DELETE", f"{INTERNAL}/workspaces/{{workspaceId}}", internal.delete_workspace),
 )

@@ -31,6 +31,25 @@ IMPORTING = "importing"
 BACKUP = "backup"
 
 
+# The search index shares its rowids with time_entries, so an entry's index row is
+# found by rowid (an FTS5 lookup) instead of a scan of the whole index.
+SEARCH_INDEX_VERSION = 2
+_INDEX_SELECT = (
+    "INSERT INTO search_index (rowid, description, entry_id, workspace_id, residency) "
+    "SELECT rowid, COALESCE(description, ''), id, workspace_id, 'search-index' "
+    "FROM time_entries "
+)
+_BY_IDS = "WHERE id IN (SELECT value FROM json_each(?))"
+_UNINDEX_ENTRY = (
+    "DELETE FROM search_index WHERE rowid = "
+    "(SELECT rowid FROM time_entries WHERE id = ?)"
+)
+_UNINDEX_WORKSPACE = (
+    "DELETE FROM search_index WHERE rowid IN "
+    "(SELECT rowid FROM time_entries WHERE workspace_id = ?)"
+)
+
+
 def _column_list(table: Table) -> str:
     return ", ".join(f'"{c}"' for c in table.all_columns)
 
@@ -60,6 +79,17 @@ class RegionStore(SqliteFile):
 
     def __init__(self, path: Path | str) -> None:
         super().__init__(path, create_statements())
+        self._upgrade_search_index()
+
+    def _upgrade_search_index(self) -> None:
+        """Files written before the index shared rowids with entries: rebuild it once."""
+        with self.transaction() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version >= SEARCH_INDEX_VERSION:
+                return
+            conn.execute("DELETE FROM search_index")
+            conn.execute(_INDEX_SELECT)
+            conn.execute(f"PRAGMA user_version = {SEARCH_INDEX_VERSION}")
 
     def query_tuples(
         self, sql: str, params: Sequence[Any] = ()
@@ -69,20 +99,6 @@ class RegionStore(SqliteFile):
             cursor = self._conn.cursor()
             cursor.row_factory = None
             return cursor.execute(sql, params).fetchall()
-
-    def reindex(self, workspace_id: str) -> int:
-        """Rebuild a workspace's search index from its entries (after a bulk import)."""
-        with self.transaction() as conn:
-            conn.execute(
-                "DELETE FROM search_index WHERE workspace_id = ?", (workspace_id,)
-            )
-            cursor = conn.execute(
-                "INSERT INTO search_index (description, entry_id, workspace_id, residency) "
-                "SELECT COALESCE(description, ''), id, workspace_id, 'search-index' "
-                "FROM time_entries WHERE workspace_id = ?",
-                (workspace_id,),
-            )
-        return cursor.rowcount
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -102,13 +118,13 @@ class RegionStore(SqliteFile):
         table = TABLES_BY_NAME[table_name]
         row = {**row, "residency": table.residency}
         with self.transaction() as conn:
+            if table_name == "time_entries":
+                # The search index follows the entry's description (and its rowid,
+                # which a replace changes).
+                conn.execute(_UNINDEX_ENTRY, (row["id"],))
             conn.execute(_insert_sql(table, verb), encode_row(table, row))
             if table_name == "time_entries":
-                # The search index follows the entry's description.
-                conn.execute(
-                    "DELETE FROM search_index WHERE entry_id = ?", (row["id"],)
-                )
-                self._index_entries(conn, [row])
+                self._index_entries(conn, [row["id"]])
         return row
 
     def get(self, table_name: str, workspace_id: str, row_id: str) -> Row | None:
@@ -121,12 +137,16 @@ class RegionStore(SqliteFile):
 
     def delete(self, table_name: str, workspace_id: str, row_id: str) -> bool:
         with self.transaction() as conn:
+            if table_name == "time_entries":
+                conn.execute(
+                    "DELETE FROM search_index WHERE rowid = (SELECT rowid "
+                    "FROM time_entries WHERE id = ? AND workspace_id = ?)",
+                    (row_id, workspace_id),
+                )
             cursor = conn.execute(
                 f"DELETE FROM {table_name} WHERE id = ? AND workspace_id = ?",
                 (row_id, workspace_id),
             )
-            if table_name == "time_entries":
-                conn.execute("DELETE FROM search_index WHERE entry_id = ?", (row_id,))
         return cursor.rowcount > 0
 
     def select(
@@ -166,12 +186,9 @@ class RegionStore(SqliteFile):
         return [r[0] for r in rows]
 
     @staticmethod
-    def _index_entries(conn: sqlite3.Connection, rows: Iterable[Row]) -> None:
-        conn.executemany(
-            "INSERT INTO search_index (description, entry_id, workspace_id, residency) "
-            "VALUES (?, ?, ?, 'search-index')",
-            [(r.get("description") or "", r["id"], r["workspace_id"]) for r in rows],
-        )
+    def _index_entries(conn: sqlite3.Connection, entry_ids: Iterable[str]) -> None:
+        """Index stored entries under their own rowids."""
+        conn.execute(_INDEX_SELECT + _BY_IDS, (orjson.dumps(list(entry_ids)).decode(),))
 
     # -- hosting ------------------------------------------------------------
 
@@ -213,7 +230,7 @@ class RegionStore(SqliteFile):
         with self.transaction() as conn:
             conn.executemany(_insert_sql(table), encoded)
             if table_name == "time_entries":
-                self._index_entries(conn, rows)
+                self._index_entries(conn, (r["id"] for r in rows))
         return len(rows)
 
     def export_batch(
@@ -236,22 +253,25 @@ class RegionStore(SqliteFile):
     ) -> str | None:
         """Insert rows as stored (every column), all or nothing; their digest as read back.
 
-        The rows are read back by id in the same transaction, so the digest is of
-        what the file holds, in id order: a transfer compares it with the source's.
-        Seeding has nothing to compare with and passes ``digest=False``.
+        Entries are indexed for search in the same transaction. The rows are read
+        back by id before it ends, so the digest is of what the file holds, in id
+        order: a transfer compares it with the source's. Seeding has nothing to
+        compare with and passes ``digest=False``.
         """
         table = TABLES_BY_NAME[table_name]
+        ids = orjson.dumps([row[0] for row in rows]).decode()
         with self.transaction() as conn:
             conn.executemany(_insert_sql(table), rows)
+            if table_name == "time_entries":
+                conn.execute(_INDEX_SELECT + _BY_IDS, (ids,))
             if not digest:
                 return None
             cursor = conn.cursor()
             cursor.row_factory = None
             stored = cursor.execute(
                 f"SELECT {_column_list(table)} FROM {table.name} "
-                "WHERE id IN (SELECT value FROM json_each(?)) AND workspace_id = ? "
-                "ORDER BY id",
-                (orjson.dumps([row[0] for row in rows]).decode(), workspace_id),
+                f"{_BY_IDS} AND workspace_id = ? ORDER BY id",
+                (ids, workspace_id),
             ).fetchall()
         return rows_sha256(stored)
 
@@ -259,14 +279,12 @@ class RegionStore(SqliteFile):
         """Remove every row of a workspace, its index and its hosting record."""
         removed = 0
         with self.transaction() as conn:
+            conn.execute(_UNINDEX_WORKSPACE, (workspace_id,))  # while entries say where
             for name in reversed(COPY_ORDER):
                 cursor = conn.execute(
                     f"DELETE FROM {name} WHERE workspace_id = ?", (workspace_id,)
                 )
                 removed += cursor.rowcount
-            conn.execute(
-                "DELETE FROM search_index WHERE workspace_id = ?", (workspace_id,)
-            )
             conn.execute(
                 "DELETE FROM hosted_workspaces WHERE workspace_id = ?", (workspace_id,)
             )

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from simulator.region.checksum import BATCH_ROWS, TableChecksum, rows_sha256
-from simulator.region.schema import COPY_ORDER, TABLES, TABLES_BY_NAME, Table
+from simulator.region.schema import (
+    COPY_ORDER,
+    TABLES,
+    TABLES_BY_NAME,
+    Table,
+    encode_row,
+)
 from simulator.region.store import BACKUP, LIVE, RegionStore
 
 WS = "6a0000000000000000000001"
@@ -143,6 +149,57 @@ def test_store_search_follows_replace_and_delete(store: RegionStore) -> None:
     assert store.search_entries(WS, "offsite") == ["e1"]
     store.delete("time_entries", WS, "e1")
     assert store.search_entries(WS, "offsite") == []
+
+
+def _index_matches_entries(store: RegionStore) -> bool:
+    """Every entry indexed once under its own rowid, and nothing else indexed."""
+    entries = store.query_tuples(
+        "SELECT rowid, id, COALESCE(description, '') FROM time_entries ORDER BY rowid"
+    )
+    index = store.query_tuples(
+        "SELECT rowid, entry_id, description FROM search_index ORDER BY rowid"
+    )
+    return entries == index
+
+
+def test_store_search_index_keeps_the_entries_rowids(store: RegionStore) -> None:
+    store.import_rows("time_entries", [entry(f"e{n}", f"task {n}") for n in range(5)])
+    store.insert("time_entries", entry("e9", "other", workspace_id=OTHER_WS))
+
+    store.replace("time_entries", entry("e2", "renamed"))  # a replace moves the rowid
+    store.delete("time_entries", WS, "e3")
+    imported = {**entry("e7", "imported"), "residency": "time-entries"}
+    batch = [encode_row(TABLES_BY_NAME["time_entries"], imported)]
+    store.import_batch("time_entries", WS, batch)
+
+    assert _index_matches_entries(store)
+    store.delete_workspace(WS)
+    assert _index_matches_entries(store)
+    assert store.search_entries(OTHER_WS, "other") == ["e9"]
+
+
+def test_store_rebuilds_an_index_written_by_an_older_version(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    store = RegionStore(path)
+    store.import_rows("time_entries", [entry(f"e{n}", f"task {n}") for n in range(3)])
+    store.close()
+    with sqlite3.connect(path) as old:
+        # As before rowids were shared: the index numbered on its own, no version.
+        old.execute("DELETE FROM search_index")
+        old.execute(
+            "INSERT INTO search_index (rowid, description, entry_id, workspace_id, "
+            "residency) SELECT rowid + 100, description, id, workspace_id, "
+            "'search-index' FROM time_entries"
+        )
+        old.execute("PRAGMA user_version = 0")
+
+    reopened = RegionStore(path)
+    reopened.replace("time_entries", entry("e1", "renamed"))
+
+    assert _index_matches_entries(reopened)
+    assert reopened.search_entries(WS, "task 1") == []
+    assert reopened.search_entries(WS, "renamed") == ["e1"]
+    reopened.close()
 
 
 def test_store_search_treats_the_text_as_a_phrase(store: RegionStore) -> None:
