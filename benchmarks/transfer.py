@@ -2,8 +2,8 @@
 
 Each round creates a fresh PRO workspace in global (10 active members x 10,000
 entries), starts its transfer with the owner's key and polls the transfer until
-its phase is ``waiting``: every row copied with each batch's digest compared as
-stored, the search index rebuilt, and both regions' row counts compared. The simulated clock is manual, so nothing after
+its phase is ``waiting``: every row copied and indexed, each batch's digest
+compared as stored, and both regions' row counts compared. The simulated clock is manual, so nothing after
 that (the modelled duration, the cut-over) happens during the run. Rows are the
 transfer's own ``rowsCopied``. Each round then copies the same number of rows
 with the two SQLite baselines into a table with the region store's indexes, so
