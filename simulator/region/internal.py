@@ -130,7 +130,7 @@ async def import_rows(request: Request) -> Response:
     for row in rows:  # the region tags what it stores with its residency (RD-01)
         row[2] = table.residency
     try:
-        digest = state.store.import_batch(table.name, wid, rows, wants_digest)
+        digest = state.store.import_batch(table.name, rows, wants_digest)
     except (
         sqlite3.IntegrityError,
         sqlite3.InterfaceError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,6 @@ _INDEX_SELECT = (
     "SELECT rowid, COALESCE(description, ''), id, workspace_id, 'search-index' "
     "FROM time_entries "
 )
-_BY_IDS = "WHERE id IN (SELECT value FROM json_each(?))"
 _UNINDEX_ENTRY = (
     "DELETE FROM search_index WHERE rowid = "
     "(SELECT rowid FROM time_entries WHERE id = ?)"
@@ -122,9 +121,9 @@ class RegionStore(SqliteFile):
                 # The search index follows the entry's description (and its rowid,
                 # which a replace changes).
                 conn.execute(_UNINDEX_ENTRY, (row["id"],))
-            conn.execute(_insert_sql(table, verb), encode_row(table, row))
+            cursor = conn.execute(_insert_sql(table, verb), encode_row(table, row))
             if table_name == "time_entries":
-                self._index_entries(conn, [row["id"]])
+                conn.execute(_INDEX_SELECT + "WHERE rowid = ?", (cursor.lastrowid,))
         return row
 
     def get(self, table_name: str, workspace_id: str, row_id: str) -> Row | None:
@@ -185,11 +184,6 @@ class RegionStore(SqliteFile):
         )
         return [r[0] for r in rows]
 
-    @staticmethod
-    def _index_entries(conn: sqlite3.Connection, entry_ids: Iterable[str]) -> None:
-        """Index stored entries under their own rowids."""
-        conn.execute(_INDEX_SELECT + _BY_IDS, (orjson.dumps(list(entry_ids)).decode(),))
-
     # -- hosting ------------------------------------------------------------
 
     def hosting(self, workspace_id: str) -> Row | None:
@@ -227,10 +221,7 @@ class RegionStore(SqliteFile):
             return 0
         table = TABLES_BY_NAME[table_name]
         encoded = [encode_row(table, {**r, "residency": table.residency}) for r in rows]
-        with self.transaction() as conn:
-            conn.executemany(_insert_sql(table), encoded)
-            if table_name == "time_entries":
-                self._index_entries(conn, (r["id"] for r in rows))
+        self.import_batch(table_name, encoded, digest=False)
         return len(rows)
 
     def export_batch(
@@ -245,33 +236,33 @@ class RegionStore(SqliteFile):
         )
 
     def import_batch(
-        self,
-        table_name: str,
-        workspace_id: str,
-        rows: Sequence[Sequence[Any]],
-        digest: bool = True,
+        self, table_name: str, rows: Sequence[Sequence[Any]], digest: bool = True
     ) -> str | None:
         """Insert rows as stored (every column), all or nothing; their digest as read back.
 
         Entries are indexed for search in the same transaction. The rows are read
-        back by id before it ends, so the digest is of what the file holds, in id
-        order: a transfer compares it with the source's. Seeding has nothing to
-        compare with and passes ``digest=False``.
+        back before it ends, so the digest is of what the file holds, in id order:
+        a transfer compares it with the source's. Seeding has nothing to compare
+        with and passes ``digest=False``.
         """
         table = TABLES_BY_NAME[table_name]
-        ids = orjson.dumps([row[0] for row in rows]).decode()
         with self.transaction() as conn:
+            # New rows take rowids above the largest one, so the batch is the rows
+            # past it: read in rowid order, whatever order their ids come in.
+            (last,) = conn.execute(
+                f"SELECT COALESCE(MAX(rowid), 0) FROM {table.name}"
+            ).fetchone()
             conn.executemany(_insert_sql(table), rows)
             if table_name == "time_entries":
-                conn.execute(_INDEX_SELECT + _BY_IDS, (ids,))
+                conn.execute(_INDEX_SELECT + "WHERE rowid > ?", (last,))
             if not digest:
                 return None
             cursor = conn.cursor()
             cursor.row_factory = None
             stored = cursor.execute(
                 f"SELECT {_column_list(table)} FROM {table.name} "
-                f"{_BY_IDS} AND workspace_id = ? ORDER BY id",
-                (ids, workspace_id),
+                "WHERE rowid > ? ORDER BY id",
+                (last,),
             ).fetchall()
         return rows_sha256(stored)
 

@@ -170,7 +170,7 @@ def test_store_search_index_keeps_the_entries_rowids(store: RegionStore) -> None
     store.delete("time_entries", WS, "e3")
     imported = {**entry("e7", "imported"), "residency": "time-entries"}
     batch = [encode_row(TABLES_BY_NAME["time_entries"], imported)]
-    store.import_batch("time_entries", WS, batch)
+    store.import_batch("time_entries", batch)
 
     assert _index_matches_entries(store)
     store.delete_workspace(WS)
@@ -240,7 +240,7 @@ def _stream(source: RegionStore, table: str, destination: RegionStore) -> TableC
     checksum, after = TableChecksum(), ""
     while batch := source.export_batch(table, WS, after, BATCH_ROWS):
         sent = rows_sha256(batch)
-        assert destination.import_batch(table, WS, batch) == sent
+        assert destination.import_batch(table, batch) == sent
         checksum.add(len(batch), sent)
         after = batch[-1][0]
     return checksum
@@ -276,7 +276,7 @@ def test_import_batch_digest_is_of_the_rows_as_stored(
             "BEGIN UPDATE tags SET name = 'changed' WHERE id = NEW.id; END"
         )
 
-    digest = copy.import_batch("tags", WS, batch)
+    digest = copy.import_batch("tags", batch)
 
     assert digest != rows_sha256(batch)
     held = copy.export_batch("tags", WS, "", BATCH_ROWS)
@@ -292,7 +292,7 @@ def test_import_batch_digest_ignores_the_order_rows_came_in(
     batch = store.export_batch("tags", WS, "", BATCH_ROWS)
     copy = RegionStore(tmp_path / "copy.sqlite")
 
-    assert copy.import_batch("tags", WS, batch[::-1]) == rows_sha256(batch)
+    assert copy.import_batch("tags", batch[::-1]) == rows_sha256(batch)
     copy.close()
 
 
