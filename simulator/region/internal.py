@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -26,11 +27,35 @@ logger = logging.getLogger(__name__)
 
 HOSTING_STATES = (LIVE, LOCKED, IMPORTING, BACKUP)
 
+# The most rows one export answers or one import takes.
+MAX_BATCH_ROWS = 50_000
 
-def _table(name: str) -> str:
+
+def _table(name: object) -> str:
+    if not isinstance(name, str):
+        raise BadRequest("table must be a string naming a table")
     if name not in TABLES_BY_NAME:
         raise BadRequest(f"unknown table {name!r}")
     return name
+
+
+def _check_rows(rows: object, width: int, workspace_id: str) -> list[list[Any]]:
+    """The rows of an import body, or a 400 naming the first thing wrong with them."""
+    if not isinstance(rows, list):
+        raise BadRequest("rows must be a list")
+    if len(rows) > MAX_BATCH_ROWS:
+        raise BadRequest(f"a batch holds at most {MAX_BATCH_ROWS} rows")
+    for row in rows:
+        if not isinstance(row, list) or len(row) != width or row[1] != workspace_id:
+            raise BadRequest(
+                "every row must have every column and belong to the workspace in the path"
+            )
+        # SQLite takes NULL (even twice) or a number as a TEXT primary key.
+        if not isinstance(row[0], str) or not row[0]:
+            raise BadRequest(
+                "every row's id (its first column) must be a non-empty string"
+            )
+    return rows
 
 
 async def health(request: Request) -> Response:
@@ -87,7 +112,7 @@ async def export_rows(request: Request) -> Response:
         table.name,
         request.path_params["workspaceId"],
         request.query_params.get("after", ""),
-        query_int(request, "limit", BATCH_ROWS, minimum=1, maximum=50000),
+        query_int(request, "limit", BATCH_ROWS, minimum=1, maximum=MAX_BATCH_ROWS),
     )
     encoded = orjson.dumps(rows)
     body = b"".join(
@@ -117,13 +142,7 @@ async def import_rows(request: Request) -> Response:
     columns = body.get("columns")
     if columns != list(table.all_columns):
         raise BadRequest(f"columns of {table.name} must be {list(table.all_columns)}")
-    rows = body.get("rows") or []
-    if not isinstance(rows, list) or any(
-        not isinstance(r, list) or len(r) != len(columns) or r[1] != wid for r in rows
-    ):
-        raise BadRequest(
-            "every row must have every column and belong to the workspace in the path"
-        )
+    rows = _check_rows(body.get("rows"), len(columns), wid)
     wants_digest = body.get("digest", False)
     if not isinstance(wants_digest, bool):
         raise BadRequest("digest must be true or false")
@@ -138,6 +157,12 @@ async def import_rows(request: Request) -> Response:
     ) as exc:
         # A taken id, a missing value or a value SQLite cannot store.
         raise BadRequest(f"batch refused, nothing imported: {exc}") from None
+    except OverflowError:
+        # Found while binding, inside the transaction: nothing of the batch stays.
+        raise BadRequest(
+            "batch refused, nothing imported: an integer is outside SQLite's "
+            "64-bit range"
+        ) from None
     answer: dict[str, object] = {"imported": len(rows)}
     if digest is not None:
         answer["sha256"] = digest

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 
 from simulator.region.app import build_region_app, region_state
 from simulator.region.checksum import rows_sha256
+from simulator.region.internal import MAX_BATCH_ROWS
 from simulator.region.schema import TABLES_BY_NAME
 from simulator.region.view import AccountView
 
@@ -240,57 +241,140 @@ def test_region_import_tags_rows_with_the_table_residency(region: httpx.Client) 
     assert audit["workspaceIds"] == [WS]
 
 
+def tags_batch(rows: Any, **fields: Any) -> dict[str, Any]:
+    """An import body for the tags table, with any field replaced."""
+    return {"table": "tags", "columns": TAG_COLUMNS, "rows": rows, **fields}
+
+
+def bad_id_rows(row_id: Any) -> list[list[Any]]:
+    """A good row, then one whose id is ``row_id``."""
+    return [*tag_rows("good"), [row_id, WS, "tags", "bad", 0]]
+
+
+def archived_rows(archived: int) -> list[list[Any]]:
+    """A good row, then one whose integer column holds ``archived``."""
+    big = ["6a00000000000000000002ff", WS, "tags", "big", archived]
+    return [*tag_rows("good"), big]
+
+
+ID_MESSAGE = "every row's id (its first column) must be a non-empty string"
+OVERFLOW_MESSAGE = (
+    "batch refused, nothing imported: an integer is outside SQLite's 64-bit range"
+)
+
+BAD_BATCHES = {
+    "unknown-table": (
+        {"table": "users", "columns": [], "rows": []},
+        "unknown table 'users'",
+    ),
+    "table-a-list": (tags_batch([], table=[]), "table must be a string naming a table"),
+    "table-an-object": (
+        tags_batch([], table={}),
+        "table must be a string naming a table",
+    ),
+    "table-a-number": (
+        tags_batch([], table=3),
+        "table must be a string naming a table",
+    ),
+    "wrong-columns": (tags_batch([], columns=["id"]), "columns of tags must be"),
+    "foreign-workspace": (
+        tags_batch(tag_rows("x", workspace_id="6b" * 12)),
+        "every row must have every column and belong to the workspace in the path",
+    ),
+    "short-row": (tags_batch([["a", WS, "tags"]]), "every row must have every column"),
+    "rows-missing": ({"table": "tags", "columns": TAG_COLUMNS}, "rows must be a list"),
+    "rows-an-object": (tags_batch({"a": 1}), "rows must be a list"),
+    "rows-an-empty-object": (tags_batch({}), "rows must be a list"),
+    "rows-an-empty-string": (tags_batch(""), "rows must be a list"),
+    "rows-zero": (tags_batch(0), "rows must be a list"),
+    "rows-false": (tags_batch(False), "rows must be a list"),
+    "id-null": (tags_batch(bad_id_rows(None)), ID_MESSAGE),
+    "id-empty": (tags_batch(bad_id_rows("")), ID_MESSAGE),
+    "id-a-number": (tags_batch(bad_id_rows(7)), ID_MESSAGE),
+    "digest-not-a-boolean": (
+        tags_batch([], digest="yes"),
+        "digest must be true or false",
+    ),
+    "unstorable-value": (
+        tags_batch([["a", WS, "tags", {"name": "x"}, 0]]),
+        "batch refused, nothing imported",
+    ),
+    "integer-two-to-the-63": (tags_batch(archived_rows(2**63)), OVERFLOW_MESSAGE),
+    "integer-unsigned-64-bit-max": (
+        tags_batch(archived_rows(2**64 - 1)),
+        OVERFLOW_MESSAGE,
+    ),
+}
+
+
 @pytest.mark.parametrize(
-    ("body", "fragment"),
-    [
-        ({"table": "users", "columns": [], "rows": []}, "unknown table 'users'"),
-        ({"table": "tags", "columns": ["id"], "rows": []}, "columns of tags must be"),
-        (
-            {
-                "table": "tags",
-                "columns": TAG_COLUMNS,
-                "rows": tag_rows("x", workspace_id="6b" * 12),
-            },
-            "belong to the workspace in the path",
-        ),
-        (
-            {"table": "tags", "columns": TAG_COLUMNS, "rows": [["a", WS, "tags"]]},
-            "every row must have every column",
-        ),
-        (
-            {"table": "tags", "columns": TAG_COLUMNS, "rows": {"a": 1}},
-            "every row must have every column",
-        ),
-        (
-            {"table": "tags", "columns": TAG_COLUMNS, "rows": [], "digest": "yes"},
-            "digest must be true or false",
-        ),
-        (
-            {
-                "table": "tags",
-                "columns": TAG_COLUMNS,
-                "rows": [["a", WS, "tags", {"name": "x"}, 0]],
-            },
-            "batch refused, nothing imported",
-        ),
-    ],
-    ids=[
-        "unknown-table",
-        "wrong-columns",
-        "foreign-workspace",
-        "short-row",
-        "rows-not-a-list",
-        "digest-not-a-boolean",
-        "unstorable-value",
-    ],
+    ("body", "message"), list(BAD_BATCHES.values()), ids=list(BAD_BATCHES)
 )
 def test_region_import_refuses_a_bad_batch(
-    region: httpx.Client, body: dict[str, Any], fragment: str
+    region: httpx.Client, body: dict[str, Any], message: str
 ) -> None:
     response = region.post(f"{INTERNAL}/workspaces/{WS}/import", json=body)
 
     assert response.status_code == 400
-    assert fragment in response.json()["message"]
+    assert message in response.json()["message"]
+    checksums = region.get(f"{INTERNAL}/workspaces/{WS}/checksums").json()
+    assert checksums["tags"]["count"] == 0
+
+
+def test_region_import_takes_an_empty_batch(region: httpx.Client) -> None:
+    response = region.post(f"{INTERNAL}/workspaces/{WS}/import", json=tags_batch([]))
+
+    assert response.status_code == 200
+    assert response.json() == {"imported": 0}
+
+
+def numbered_tag_rows(count: int) -> list[list[Any]]:
+    return [[f"6a{n:022x}", WS, "tags", f"t{n}", 0] for n in range(count)]
+
+
+def test_region_import_refuses_a_batch_over_the_export_limit(
+    region: httpx.Client,
+) -> None:
+    body = tags_batch(numbered_tag_rows(MAX_BATCH_ROWS + 1))
+
+    response = region.post(f"{INTERNAL}/workspaces/{WS}/import", json=body)
+
+    assert response.status_code == 400
+    assert response.json()["message"] == "a batch holds at most 50000 rows"
+    checksums = region.get(f"{INTERNAL}/workspaces/{WS}/checksums").json()
+    assert checksums["tags"]["count"] == 0
+
+
+def test_region_import_and_export_share_their_largest_batch(
+    region: httpx.Client,
+) -> None:
+    url = f"{INTERNAL}/workspaces/{WS}/export"
+    imported = region.post(
+        f"{INTERNAL}/workspaces/{WS}/import",
+        json=tags_batch(numbered_tag_rows(MAX_BATCH_ROWS)),
+    )
+
+    exported = region.get(url, params={"table": "tags", "limit": MAX_BATCH_ROWS})
+    over = region.get(url, params={"table": "tags", "limit": MAX_BATCH_ROWS + 1})
+
+    assert imported.json() == {"imported": 50000}
+    assert len(exported.json()["rows"]) == 50000
+    assert over.status_code == 400
+    assert over.json()["message"] == "limit must be between 1 and 50000"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [("users", "unknown table 'users'"), ("", "unknown table ''")],
+    ids=["unknown-table", "empty-table"],
+)
+def test_region_export_refuses_an_unknown_table(
+    region: httpx.Client, table: str, message: str
+) -> None:
+    response = region.get(f"{INTERNAL}/workspaces/{WS}/export", params={"table": table})
+
+    assert response.status_code == 400
+    assert response.json()["message"] == message
 
 
 def test_region_import_is_all_or_nothing(region: httpx.Client) -> None:
