@@ -8,7 +8,9 @@ fixed epoch rather than the host's clock. Faker's locale follows the region.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import count, islice
 from typing import Any
 
 from simulator.ids import IdGenerator, derive_seed
@@ -41,6 +43,10 @@ COLORS = (
     "#FF9800",
     "#795548",
 )
+NAME_LENGTH = 100  # the API's limit on client, project, task and tag names
+# Draws of a fresh name before a word list counts as used up: Faker's `unique` makes
+# as many, so names stay the ones it gave while the list lasts.
+UNIQUE_ATTEMPTS = 1000
 
 
 @dataclass(frozen=True)
@@ -308,12 +314,12 @@ class WorkspaceFactory:
                 ],
             }
         )
-        for _ in range(shape.clients):
+        for name in islice(unique_names(self.faker.company), shape.clients):
             rows["clients"].append(
                 {
                     "id": self.ids.object_id(t(300)),
                     "workspace_id": wid,
-                    "name": self.faker.unique.company(),
+                    "name": name,
                     "archived": False,
                     "address": self.faker.address().replace("\n", ", "),
                     "email": self.faker.company_email(),
@@ -328,7 +334,7 @@ class WorkspaceFactory:
                 {
                     "id": project_id,
                     "workspace_id": wid,
-                    "name": f"{self.faker.bs().title()} {p + 1}"[:100],
+                    "name": numbered(self.faker.bs().title(), p + 1),
                     "client_id": self.random.choice(clients)
                     if clients and p % 3
                     else None,
@@ -361,16 +367,16 @@ class WorkspaceFactory:
                         "cost_rate": None,
                     }
                 )
-        for _ in range(shape.tags):
+        tag_names = unique_names(lambda: self.faker.word().title())
+        for name in islice(tag_names, shape.tags):
             rows["tags"].append(
                 {
                     "id": self.ids.object_id(t(230)),
                     "workspace_id": wid,
-                    "name": self.faker.unique.word().title(),
+                    "name": name,
                     "archived": False,
                 }
             )
-        self.faker.unique.clear()
         self._entries(wid, shape, active, rows)
         return rows
 
@@ -444,6 +450,48 @@ class WorkspaceFactory:
                     "note": "",
                 }
             )
+
+
+def unique_names(draw: Callable[[], str]) -> Iterator[str]:
+    """Distinct names from `draw`, one at a time, the same ones for the same seed.
+
+    While `draw` still finds fresh names they are the ones Faker's `unique` would
+    give. Word lists run out below the admin API's maximums (en_GB has 182 words, a
+    workspace up to 1000 tags): from then on each name is a drawn one numbered by its
+    position, `Magnam 183`. Take names as they are needed, so that the draws in between
+    (a client's address) keep their place in the seeded sequence.
+    """
+    seen: set[str] = set()
+    exhausted = False
+    for position in count(1):
+        name = None if exhausted else _fresh_name(draw, seen)
+        if name is None:
+            exhausted = True
+            name = _numbered_name(draw, seen, position)
+        seen.add(name)
+        yield name
+
+
+def _fresh_name(draw: Callable[[], str], seen: set[str]) -> str | None:
+    for _ in range(UNIQUE_ATTEMPTS):
+        name = draw()
+        if name not in seen:
+            return name
+    return None
+
+
+def _numbered_name(draw: Callable[[], str], seen: set[str], number: int) -> str:
+    name = numbered(draw(), number)
+    while name in seen:  # only if drawn names themselves end in numbers
+        number += 1
+        name = numbered(draw(), number)
+    return name
+
+
+def numbered(base: str, number: int) -> str:
+    """`base` and `number`, cut so that the number always fits in a name."""
+    suffix = f" {number}"
+    return base[: NAME_LENGTH - len(suffix)] + suffix
 
 
 def _settings(zone: str) -> dict[str, Any]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Collection
-from itertools import pairwise
+from itertools import islice, pairwise
 from types import ModuleType
 
 import pytest
+from faker import Faker
 from faker.providers.person import de_DE, en_GB, en_US
 
+from simulator.accounts.app import WorkspaceRequest
 from simulator.ids import is_object_id
 from simulator.region.schema import TABLES_BY_NAME
-from simulator.regions import RESERVED_NAMES
+from simulator.regions import REGION_IDS, RESERVED_NAMES
 from simulator.seeding import (
     PROFILES,
     SEED_EPOCH,
@@ -20,6 +23,7 @@ from simulator.seeding import (
     WorkspaceFactory,
     WorkspaceShape,
     profile,
+    unique_names,
 )
 
 SHAPE = WorkspaceShape(
@@ -37,6 +41,28 @@ SHAPE = WorkspaceShape(
 )
 # The rule the accounts service applies to subdomain names.
 SUBDOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{1,40}")
+
+
+def admin_maximum(field: str) -> int:
+    """The largest value the admin API's `POST /workspaces` accepts for `field`."""
+    metadata = WorkspaceRequest.model_fields[field].metadata
+    return next(int(m.le) for m in metadata if hasattr(m, "le"))
+
+
+# Every count at the largest value the admin API accepts; one entry per member.
+LARGEST = WorkspaceShape(
+    "ENTERPRISE",
+    members=admin_maximum("members"),
+    projects=admin_maximum("projects"),
+    clients=admin_maximum("clients"),
+    tags=admin_maximum("tags"),
+    tasks_per_project=admin_maximum("tasksPerProject"),
+    entries_per_member=1,
+    addons=admin_maximum("addons"),
+    subdomain=True,
+    inactive_members=admin_maximum("inactiveMembers"),
+    invited_members=admin_maximum("invitedMembers"),
+)
 
 
 def seed_workspace(
@@ -234,3 +260,80 @@ def test_profile_lookup_names_the_known_profiles() -> None:
 def test_factory_refuses_an_unknown_region() -> None:
     with pytest.raises(KeyError, match="global, euc1, use2, euw2, apse2"):
         WorkspaceFactory(1, "mars1")
+
+
+# -- counts up to the admin API's maximums ------------------------------------
+
+
+def names_of(workspace: SeededWorkspace, table: str) -> list[str]:
+    return [row["name"] for row in workspace.rows[table]]
+
+
+@pytest.mark.parametrize("region", REGION_IDS)
+def test_seeding_builds_the_largest_workspace_the_admin_api_accepts(
+    region: str,
+) -> None:
+    workspace = WorkspaceFactory(1, region, "largest").workspace(LARGEST)
+
+    assert len(workspace.members) == 500 + 100 + 100
+    assert len(set(names_of(workspace, "clients"))) == 1000
+    assert len(set(names_of(workspace, "projects"))) == 1000
+    assert len(set(names_of(workspace, "tags"))) == 1000
+    assert len(workspace.rows["tasks"]) == 1000 * 100
+    per_project = Counter((t["project_id"], t["name"]) for t in workspace.rows["tasks"])
+    assert set(per_project.values()) == {1}
+    assert len({user.email for user, _, _ in workspace.members}) == 700
+    assert len(workspace.addons) == 5
+
+
+def test_seeding_names_stay_short_enough_at_the_maximums() -> None:
+    workspace = WorkspaceFactory(1, "euc1", "largest").workspace(LARGEST)
+
+    for table in ("clients", "projects", "tasks", "tags"):
+        assert max(map(len, names_of(workspace, table))) <= 100, table
+
+
+def test_seeding_gives_the_same_names_at_the_maximums_for_the_same_seed() -> None:
+    shape = WorkspaceShape(members=1, projects=0, clients=1000, tags=1000)
+
+    first = WorkspaceFactory(7, "euw2").workspace(shape)
+    second = WorkspaceFactory(7, "euw2").workspace(shape)
+
+    assert names_of(first, "tags") == names_of(second, "tags")
+    assert names_of(first, "clients") == names_of(second, "clients")
+
+
+def test_unique_names_are_fakers_unique_words_while_the_list_lasts() -> None:
+    ours, theirs = Faker("en_GB"), Faker("en_GB")
+    ours.seed_instance(3)
+    theirs.seed_instance(3)
+
+    names = list(islice(unique_names(ours.word), 150))
+
+    assert names == [theirs.unique.word() for _ in range(150)]
+
+
+def test_unique_names_number_drawn_words_once_the_list_runs_out() -> None:
+    faker = Faker("en_GB")
+    faker.seed_instance(3)
+    words = set(faker.get_words_list())
+
+    names = list(islice(unique_names(faker.word), 1000))
+
+    assert len(set(names)) == 1000
+    plain = [name for name in names if name in words]
+    assert names[: len(plain)] == plain
+    assert len(plain) > 150
+    for position, name in enumerate(names[len(plain) :], start=len(plain) + 1):
+        word, number = name.rsplit(" ", 1)
+        assert word in words
+        assert number == str(position)
+
+
+def test_seeding_keeps_tag_names_distinct_after_title_casing() -> None:
+    # de_DE lists both "essen" and "Essen": 507 words, 503 tag names.
+    shape = WorkspaceShape(members=1, projects=0, clients=0, tags=500)
+
+    workspace = WorkspaceFactory(1, "euc1").workspace(shape)
+
+    assert len(set(names_of(workspace, "tags"))) == 500
