@@ -69,8 +69,13 @@ def _decode(table: Table, record: sqlite3.Row) -> Row:
 
 
 def fts_phrase(text: str) -> str:
-    """Text as one quoted FTS5 phrase, so its words are matched, not parsed as syntax."""
-    return '"' + text.replace('"', '""') + '"'
+    """Text as one quoted FTS5 phrase, so its words are matched, not parsed as syntax.
+
+    FTS5 reads a query only up to its first NUL, while the index's tokenizer splits
+    stored text at one: a NUL becomes a space, a word break on both sides. Text of
+    NULs and spaces alone is a phrase of no words, which matches no entry.
+    """
+    return '"' + text.replace('"', '""').replace("\0", " ") + '"'
 
 
 class RegionStore(SqliteFile):

@@ -151,6 +151,24 @@ def test_store_search_follows_replace_and_delete(store: RegionStore) -> None:
     assert store.search_entries(WS, "offsite") == []
 
 
+def test_store_search_reads_quotes_and_nuls_as_text(store: RegionStore) -> None:
+    store.insert("time_entries", entry("e1", 'the "big" zeppelin\0hangar'))
+    store.insert("time_entries", entry("e2", "zeppelin"))
+
+    found = store.search_entries(WS, '"big" zeppelin\0hangar')
+
+    assert found == ["e1"]
+
+
+def test_store_search_for_nuls_alone_finds_nothing(store: RegionStore) -> None:
+    store.insert("time_entries", entry("e1", "\0"))
+    store.insert("time_entries", entry("e2", "a\0b"))
+
+    found = store.search_entries(WS, "\0\0")
+
+    assert found == []
+
+
 def _index_matches_entries(store: RegionStore) -> bool:
     """Every entry indexed once under its own rowid, and nothing else indexed."""
     entries = store.query_tuples(

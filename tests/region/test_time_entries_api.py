@@ -436,6 +436,82 @@ def test_entries_of_user_search_descriptions(api: Call, workspace: Workspace) ->
     assert none == []
 
 
+def test_entries_of_user_search_reads_a_nul_as_a_word_break(
+    api: Call, workspace: Workspace
+) -> None:
+    owner = workspace.owner
+    wanted = add_entry(
+        api,
+        workspace,
+        start="2026-02-15T09:00:00Z",
+        end="2026-02-15T10:00:00Z",
+        description="dirigible\0hangar",
+    )
+    add_entry(
+        api,
+        workspace,
+        start="2026-02-15T11:00:00Z",
+        end="2026-02-15T12:00:00Z",
+        description="dirigible",
+    )
+
+    with_nul = entries_of(
+        api, workspace, owner.id, owner.key, description="dirigible\0hangar"
+    )
+    with_space = entries_of(
+        api, workspace, owner.id, owner.key, description="dirigible hangar"
+    )
+
+    assert [e["id"] for e in with_nul] == [wanted["id"]]
+    assert [e["id"] for e in with_space] == [wanted["id"]]
+
+
+@pytest.mark.parametrize(
+    "description", ["\0", "\0\0", " \0 "], ids=["nul", "two-nuls", "nul-in-spaces"]
+)
+def test_entries_of_user_search_for_nuls_alone_matches_nothing(
+    api: Call, workspace: Workspace, description: str
+) -> None:
+    # As a filter of spaces alone does: the phrase has no words to match.
+    owner = workspace.owner
+    add_entry(
+        api,
+        workspace,
+        start="2026-02-07T09:00:00Z",
+        end="2026-02-07T10:00:00Z",
+        description="\0",
+    )
+
+    found = entries_of(api, workspace, owner.id, owner.key, description=description)
+
+    assert found == []
+
+
+def test_entries_of_user_empty_description_is_no_filter(
+    api: Call, workspace: Workspace
+) -> None:
+    owner = workspace.owner
+    entry = add_entry(
+        api,
+        workspace,
+        start="2026-02-08T09:00:00Z",
+        end="2026-02-08T10:00:00Z",
+        description="anything",
+    )
+
+    found = entries_of(
+        api,
+        workspace,
+        owner.id,
+        owner.key,
+        description="",
+        start="2026-02-08T00:00:00Z",
+        end="2026-02-08T23:59:59Z",
+    )
+
+    assert [e["id"] for e in found] == [entry["id"]]
+
+
 def test_entries_of_user_filter_by_project_and_running(
     api: Call, fresh: Workspace
 ) -> None:
