@@ -237,6 +237,14 @@ def test_detailed_report_is_served_under_the_plural_prefix_too(
         ({**RANGE, "detailedFilter": {"page": 0}}, "detailedFilter.page"),
         ({**DETAILED, "dateRangeStart": "2026-07-01"}, "dateRangeStart"),
         ({**DETAILED, "timeZone": "Mars/Olympus"}, "timeZone"),
+        ({**DETAILED, "timeZone": "localtime"}, "timeZone"),
+        ({**DETAILED, "timeZone": "Factory"}, "timeZone"),
+        ({**DETAILED, "timeZone": "posixrules"}, "timeZone"),
+        ({**DETAILED, "timeZone": "right/UTC"}, "timeZone"),
+        ({**DETAILED, "timeZone": "posix/Europe/Berlin"}, "timeZone"),
+        ({**DETAILED, "timeZone": ""}, "timeZone"),
+        ({**DETAILED, "timeZone": []}, "timeZone"),
+        ({**DETAILED, "timeZone": {}}, "timeZone"),
     ],
     ids=[
         "no-start",
@@ -246,6 +254,14 @@ def test_detailed_report_is_served_under_the_plural_prefix_too(
         "page-0",
         "date-without-time",
         "unknown-zone",
+        "host-zone-link",
+        "factory-zone",
+        "posixrules-file",
+        "leap-second-copy",
+        "posix-copy",
+        "empty-zone",
+        "zone-list",
+        "zone-object",
     ],
 )
 def test_detailed_report_refuses_missing_or_bad_filters(
@@ -256,6 +272,55 @@ def test_detailed_report_refuses_missing_or_bad_filters(
     assert response.status_code == 400
     assert response.json()["code"] == 501
     assert f"[{field}]" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [True, 123, ["UTC"], {"id": "UTC"}],
+    ids=["boolean", "number", "list", "object"],
+)
+def test_report_refuses_a_zone_that_is_not_a_string(
+    reports: Call, workspace: Workspace, zone: Any
+) -> None:
+    response = report(reports, workspace, "detailed", {**DETAILED, "timeZone": zone})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == 501
+    assert response.json()["message"] == (
+        "You entered invalid value for field: [timeZone]. "
+        "Expected a time zone name like Europe/Berlin."
+    )
+
+
+def test_report_refuses_an_empty_zone(reports: Call, workspace: Workspace) -> None:
+    response = report(reports, workspace, "detailed", {**DETAILED, "timeZone": ""})
+
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "You entered invalid value for field: [timeZone]. This field can't be empty."
+    )
+
+
+def test_report_names_the_unknown_zone(reports: Call, workspace: Workspace) -> None:
+    body = {**DETAILED, "timeZone": "localtime"}
+
+    response = report(reports, workspace, "detailed", body)
+
+    assert response.json()["message"] == (
+        'You entered invalid value for field: [timeZone]. Unknown time zone "localtime".'
+    )
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC"])
+def test_report_accepts_utc_by_either_name(
+    reports: Call, workspace: Workspace, zone: str
+) -> None:
+    response = report(reports, workspace, "detailed", {**DETAILED, "timeZone": zone})
+
+    assert response.status_code == 200
+    assert response.json()["timeentries"][0]["timeInterval"]["start"] == (
+        "2026-07-01T08:00:00+00:00"
+    )
 
 
 def test_detailed_report_refuses_an_end_before_the_start(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import datetime
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,25 +20,52 @@ from simulator.web import json_response, read_object
 
 SUMMARY_GROUPS = ("PROJECT", "CLIENT", "USER", "TAG", "TASK", "DATE", "TIMEENTRY")
 MAX_REPORT_PAGE_SIZE = 1000
+# Files of the tz database that are no zone a user picks.
+NOT_CHOOSABLE_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+logger = logging.getLogger(__name__)
 
 
 def _zone(request: Request, access: WorkspaceAccess, body: dict[str, Any]) -> ZoneInfo:
     """The report's zone: `timeZone` if given, else the caller's profile zone, else UTC."""
     name = body.get("timeZone")
-    if not name:
+    if name is None:
         profile = state_of(request).view.users.get(access.user_id) or {}
-        return _known_zone((profile.get("settings") or {}).get("timeZone"))
-    try:
-        return ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise fields.invalid("timeZone", f"Unknown time zone {name!r}.") from None
+        return profile_zone((profile.get("settings") or {}).get("timeZone"))
+    if not isinstance(name, str):
+        raise fields.invalid(
+            "timeZone", "Expected a time zone name like Europe/Berlin."
+        )
+    if not name:
+        raise fields.invalid("timeZone", "This field can't be empty.")
+    if name not in zone_names():
+        raise fields.invalid("timeZone", f'Unknown time zone "{name[:64]}".')
+    return ZoneInfo(name)
 
 
-def _known_zone(name: Any) -> ZoneInfo:
-    try:
-        return ZoneInfo(str(name)) if name else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+def profile_zone(name: object) -> ZoneInfo:
+    """The zone a profile's `timeZone` setting names; UTC when it names no zone a user
+    can choose."""
+    if isinstance(name, str) and name in zone_names():
+        return ZoneInfo(name)
+    if name:
+        logger.warning("unusable profile time zone %r; reporting in UTC", name)
+    return ZoneInfo("UTC")
+
+
+@cache
+def zone_names() -> frozenset[str]:
+    """The IANA zone names a user can choose, read once from the tz database.
+
+    ZoneInfo loads any file of the database, so it alone would also take the host's
+    `localtime` (a report would follow the machine's zone), `Factory`, `posixrules`
+    and the `posix/` and `right/` copies of every zone.
+    """
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in NOT_CHOOSABLE_ZONES and not name.startswith(("posix/", "right/"))
+    )
 
 
 def _stamp(ts: float, zone: ZoneInfo) -> str:
