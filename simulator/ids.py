@@ -28,6 +28,16 @@ def derive_seed(*parts: object) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+def run_seed(seed: int | str, *parts: object, start: int = 0) -> str:
+    """A generator's seed: the cluster seed, what it serves, and which start of it.
+
+    The first start on a data directory (``start`` 0) keeps the plain seed, so a
+    fresh cluster is reproducible; later starts get a seed of their own.
+    """
+    base = ":".join(map(str, (seed, *parts)))
+    return base if start == 0 else f"{base}:start{start}"
+
+
 class IdGenerator:
     """Seeded source of object ids and API keys; safe to share between threads."""
 

@@ -27,6 +27,22 @@ class SqliteFile:
             for statement in schema:
                 self._conn.execute(statement)
 
+    def count_start(self) -> int:
+        """Record one more start of the service that owns this file; the earlier count.
+
+        0 for a new file. A service folds it into its id generator's seed, so ids
+        and keys made after a restart on the same data never repeat earlier ones,
+        while a fresh data directory still gives the same ids for the same seed.
+        """
+        with self.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS starts (id INTEGER PRIMARY KEY, count INTEGER)"
+            )
+            row = conn.execute("SELECT count FROM starts WHERE id = 1").fetchone()
+            earlier = int(row[0]) if row else 0
+            conn.execute("INSERT OR REPLACE INTO starts VALUES (1, ?)", (earlier + 1,))
+        return earlier
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

@@ -6,10 +6,18 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
-from simulator.ids import KEY_ALPHABET, IdGenerator, derive_seed, is_object_id
+from simulator.ids import (
+    KEY_ALPHABET,
+    IdGenerator,
+    derive_seed,
+    is_object_id,
+    run_seed,
+)
+from simulator.sqlite import SqliteFile
 
 AT = 1_780_000_000.0
 
@@ -141,3 +149,30 @@ def test_generator_gives_unique_ids_across_threads() -> None:
 
     flat = [value for bucket in made for value in bucket]
     assert len(set(flat)) == 8 * 2000
+
+
+def test_run_seed_is_the_plain_seed_on_a_first_start() -> None:
+    assert run_seed(7, "euc1", "runtime") == "7:euc1:runtime"
+    assert run_seed(7, "euc1", "runtime", start=2) == "7:euc1:runtime:start2"
+
+
+def test_generators_of_later_starts_make_other_ids_in_the_same_second() -> None:
+    first = IdGenerator(run_seed(7, "accounts"))
+    again = IdGenerator(run_seed(7, "accounts"))
+    later = IdGenerator(run_seed(7, "accounts", start=1))
+
+    made = [first.object_id(1_800_000_000) for _ in range(3)]
+
+    assert made == [again.object_id(1_800_000_000) for _ in range(3)]
+    assert not set(made) & {later.object_id(1_800_000_000) for _ in range(3)}
+    assert first.api_key() != later.api_key()
+
+
+def test_a_file_counts_the_starts_of_its_service(tmp_path: Path) -> None:
+    counts = []
+    for _ in range(3):
+        store = SqliteFile(tmp_path / "x.sqlite", [])
+        counts.append(store.count_start())
+        store.close()
+
+    assert counts == [0, 1, 2]

@@ -20,7 +20,7 @@ from simulator.accounts.region_client import RegionClient, RegionUnavailable
 from simulator.accounts.store import AccountsStore
 from simulator.clock import ClockState, SimClock
 from simulator.errors import ApiError, BadRequest
-from simulator.ids import IdGenerator
+from simulator.ids import IdGenerator, run_seed
 from simulator.regions import REGION_IDS, REGIONS, RESERVED_NAMES, get_region
 from simulator.seeding import (
     PLAN_SUBSCRIPTIONS,
@@ -51,7 +51,9 @@ class AccountsService:
         self.data_dir = Path(data_dir)
         self.store = AccountsStore(self.data_dir / "accounts.sqlite")
         self.seed = seed
-        self.ids = IdGenerator(f"{seed}:accounts")
+        # Which start of the service on this data (0: a new directory).
+        self.start_count = self.store.count_start()
+        self.ids = IdGenerator(run_seed(seed, "accounts", start=self.start_count))
         self.clock = SimClock(self._load_clock())
         self.regions: dict[str, RegionClient] = {}
         self.gateways: dict[str, httpx.Client] = {}
@@ -273,7 +275,7 @@ class AccountsService:
         factory = WorkspaceFactory(
             self.seed if seed is None else seed,
             region_id,
-            f"{namespace}{index}" if namespace else str(index),
+            run_seed(f"{namespace}{index}", start=self.start_count),
         )
         seeded = factory.workspace(shape, index, subdomain)
         self._store_workspace(seeded, namespace)
@@ -425,7 +427,7 @@ class AccountsService:
         chosen = profile(profile_name)
         if seed is not None:
             self.seed = seed
-            self.ids = IdGenerator(f"{seed}:accounts")
+            self.ids = IdGenerator(run_seed(seed, "accounts", start=self.start_count))
         created: list[str] = []
         # Generating rows is Python work here; importing them is the regions' work.
         # Overlap the two, with at most a few workspaces' rows held in memory.
@@ -637,6 +639,10 @@ class AccountsService:
         self.store.wipe()
         for client in self.regions.values():
             client.reset()
+        # Nothing made before is left, so ids may start over: seeding after a
+        # reset gives what a fresh cluster gives for the same seed.
+        self.start_count = 0
+        self.ids = IdGenerator(run_seed(self.seed, "accounts"))
         self.push_views()
 
 

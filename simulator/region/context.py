@@ -17,7 +17,7 @@ from simulator.errors import (
     WorkspaceLocked,
     WorkspaceNotHere,
 )
-from simulator.ids import IdGenerator, is_object_id
+from simulator.ids import IdGenerator, is_object_id, run_seed
 from simulator.region.store import LIVE, LOCKED, RegionStore
 from simulator.region.view import ADMIN_ROLES, AccountView
 
@@ -30,7 +30,8 @@ class RegionState:
         self.store = store
         self.view = AccountView()
         self.clock = SimClock()
-        self.ids = IdGenerator(f"{seed}:{region_id}:runtime")
+        start = store.count_start()
+        self.ids = IdGenerator(run_seed(seed, region_id, "runtime", start=start))
         # Set once the accounts service has taken this region's address and sent a view.
         self.registered = False
 
