@@ -262,6 +262,31 @@ def test_gateway_answers_503_while_a_region_is_down_and_recovers(
     assert back.json()["code"] == 1000
 
 
+def test_admin_answers_503_naming_a_region_that_is_down(processes: Cluster) -> None:
+    workspace = next(
+        w for w in processes.admin("GET", "/workspaces") if w["region"] == "apse2"
+    )
+    url = (
+        f"{processes.accounts_url}/__regionsim/v1/workspaces/{workspace['workspaceId']}"
+    )
+
+    processes.kill_region("apse2")
+    try:
+        down = httpx.get(url + "/checksums", trust_env=False)
+        audit = httpx.get(
+            f"{processes.accounts_url}/__regionsim/v1/audit", trust_env=False
+        )
+    finally:
+        processes.restart_region("apse2")
+    back = httpx.get(url + "/checksums", trust_env=False)
+
+    assert (down.status_code, down.json()["code"]) == (503, 9503)
+    assert down.json()["message"].startswith("region apse2 unavailable")
+    assert down.headers["Retry-After"] == "1"
+    assert (audit.status_code, audit.json()["code"]) == (503, 9503)
+    assert back.status_code == 200
+
+
 def test_process_cluster_stop_leaves_no_process_behind() -> None:
     before = children_of(os.getpid())
     started = Cluster.start(backend="process", profile=None)
@@ -283,3 +308,40 @@ def test_process_cluster_stop_leaves_no_process_behind() -> None:
 def test_cluster_refuses_an_unknown_backend() -> None:
     with pytest.raises(ValueError, match="expected process or docker"):
         Cluster.start(backend="kubernetes", profile=None)
+
+
+def _entry_on(cluster: Cluster, workspace: dict[str, Any]) -> httpx.Response:
+    """Track one entry in the workspace with its owner's key."""
+    key = next(m["apiKey"] for m in workspace["members"] if m["role"] == "OWNER")
+    return httpx.post(
+        f"{cluster.region_url(workspace['region'])}/workspaces/{workspace['id']}"
+        "/time-entries",
+        headers={"X-Api-Key": key},
+        json={"start": "2026-01-05T09:00:00Z", "end": "2026-01-05T10:00:00Z"},
+        trust_env=False,
+    )
+
+
+def test_a_cluster_restarted_on_its_data_makes_no_id_or_key_twice(
+    tmp_path: Path,
+) -> None:
+    # A frozen clock stamps every id with the same second: only the rest differs.
+    made: list[tuple[dict[str, Any], httpx.Response]] = []
+    for _ in range(2):
+        started = Cluster.start("process", seed=7, profile=None, data_dir=tmp_path)
+        try:
+            started.set_clock("frozen")
+            workspace = started.create_workspace("euc1", entriesPerMember=1)
+            made.append((workspace, _entry_on(started, workspace)))
+            listed = {w["workspaceId"] for w in started.admin("GET", "/workspaces")}
+        finally:
+            started.stop()
+    (first, first_entry), (second, second_entry) = made
+
+    assert first_entry.status_code == second_entry.status_code == 201
+    assert first["id"] != second["id"]
+    assert first_entry.json()["id"] != second_entry.json()["id"]
+    first_keys = {m["apiKey"] for m in first["members"] if m.get("apiKey")}
+    second_keys = {m["apiKey"] for m in second["members"] if m.get("apiKey")}
+    assert first_keys and second_keys and not first_keys & second_keys
+    assert listed >= {first["id"], second["id"]}

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from simulator.accounts.region_client import RegionUnavailable
 from simulator.accounts.service import AccountsService, NotFound
 from simulator.accounts.transfers import TransferOrchestrator, TransferTiming
 from simulator.clock import MODES, iso, parse_iso
@@ -33,6 +34,7 @@ MAX_TRANSFER_SECONDS = 30 * 86400
 MAX_ADVANCE_SECONDS = 100 * 365 * 86400
 MAX_SCALE = 10_000_000
 TICK_SECONDS = 0.1
+CODE_REGION_UNAVAILABLE = 9503  # docs/errors.md
 
 
 class SeedRequest(BaseModel):
@@ -186,6 +188,19 @@ def build_accounts_app(
         return JSONResponse(
             {"message": str(exc.detail), "code": exc.status_code},
             status_code=exc.status_code,
+        )
+
+    @app.exception_handler(RegionUnavailable)
+    async def region_down(request: Request, exc: RegionUnavailable) -> JSONResponse:
+        # The admin call needed a region that is down or turned the request down.
+        if exc.refused:
+            return JSONResponse(
+                {"message": str(exc), "code": CODE_REGION_UNAVAILABLE}, status_code=502
+            )
+        return JSONResponse(
+            {"message": str(exc), "code": CODE_REGION_UNAVAILABLE},
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(KeyError)

@@ -16,12 +16,18 @@ INTERNAL = "/__regionsim/internal"
 
 
 class RegionUnavailable(Exception):
-    """A region server did not answer, or answered with an error."""
+    """A region server did not answer, or answered with an error.
 
-    def __init__(self, region_id: str, detail: str) -> None:
-        super().__init__(f"region {region_id} unavailable: {detail}")
+    ``refused`` tells the two apart in the message: a 4xx answer means the region
+    is up and turned the request down.
+    """
+
+    def __init__(self, region_id: str, detail: str, refused: bool = False) -> None:
+        what = "refused a request" if refused else "unavailable"
+        super().__init__(f"region {region_id} {what}: {detail}")
         self.region_id = region_id
         self.detail = detail
+        self.refused = refused
 
 
 class RegionClient:
@@ -50,6 +56,7 @@ class RegionClient:
             raise RegionUnavailable(
                 self.region_id,
                 f"{method} {path}: {response.status_code} {response.text[:300]}",
+                refused=response.status_code < 500,
             )
         return orjson.loads(response.content) if response.content else None
 
