@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from simulator.accounts.service import AccountsService, NotFound
 from simulator.errors import ApiKeyNotFound, TransferRefused
 from simulator.region.checksum import BATCH_ROWS, TableChecksum
 from simulator.region.schema import COPY_ORDER
+from simulator.region.store import BACKUP
 from simulator.regions import GLOBAL, REGION_IDS
 from simulator.seeding import TRANSFERABLE_PLANS
 
@@ -385,6 +387,7 @@ class TransferOrchestrator:
         self._phase(transfer_id, "locking", fault)  # locked, logged out, notified
         self._phase(transfer_id, "copying", fault)
         src, dst = self.service.region(source), self.service.region(dest)
+        self._supersede_backup(dst, wid, transfer_id)
         dst.set_hosting(wid, "importing", transferId=transfer_id)
         sums = {table: TableChecksum() for table in COPY_ORDER}
         with BatchReader(src, wid) as batches:
@@ -418,6 +421,32 @@ class TransferOrchestrator:
             phase="waiting",
         )
         return updated == 1
+
+    def _supersede_backup(
+        self, destination: RegionClient, workspace_id: str, transfer_id: str
+    ) -> None:
+        """A workspace moving back to a region that keeps its backup replaces it there.
+
+        The backup is an older copy of the same rows under the same ids, which no
+        API can reach; the copy arriving now is newer. It goes before the copy
+        starts, and the backup record says when.
+        """
+        held = destination.hosting(workspace_id)
+        if held is None or held["state"] != BACKUP:
+            return
+        destination.delete_workspace(workspace_id)
+        self.store.update(
+            "backups",
+            "workspace_id = ? AND region_id = ? AND deleted_at IS NULL",
+            (workspace_id, destination.region_id),
+            deleted_at=self.service.now(),
+        )
+        logger.info(
+            "transfer %s replaces the backup of %s on %s",
+            transfer_id,
+            workspace_id,
+            destination.region_id,
+        )
 
     @staticmethod
     def _verify_counts(
@@ -522,21 +551,28 @@ class TransferOrchestrator:
         except (RegionUnavailable, TransferFault) as exc:
             self.fail(transfer["id"], str(exc))
             return
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE workspaces SET region = ?, state = 'active' WHERE id = ?",
-                (dest, wid),
-            )
-            self._rotate_keys(conn, wid, source, dest, now)
-            conn.execute(
-                "INSERT INTO backups VALUES (?, ?, ?, ?, ?, NULL)",
-                (wid, source, transfer["id"], now, now + BACKUP_DAYS * 86400),
-            )
-            # Past this point the move has happened: nothing may roll it back.
-            conn.execute(
-                "UPDATE transfers SET phase = 'cut-over', finished_at = ? WHERE id = ?",
-                (now, transfer["id"]),
-            )
+        try:
+            with self.store.transaction() as conn:
+                conn.execute(
+                    "UPDATE workspaces SET region = ?, state = 'active' WHERE id = ?",
+                    (dest, wid),
+                )
+                self._rotate_keys(conn, wid, source, dest, now)
+                conn.execute(
+                    "INSERT INTO backups VALUES (?, ?, ?, ?, ?, NULL)",
+                    (wid, source, transfer["id"], now, now + BACKUP_DAYS * 86400),
+                )
+                # Past this point the move has happened: nothing may roll it back.
+                conn.execute(
+                    "UPDATE transfers SET phase = 'cut-over', finished_at = ? "
+                    "WHERE id = ?",
+                    (now, transfer["id"]),
+                )
+        except sqlite3.Error as exc:
+            # Rolled back: the directory still names the source, so undo the rest.
+            logger.exception("cut-over of transfer %s refused", transfer["id"])
+            self.fail(transfer["id"], f"the cut-over could not be recorded: {exc}")
+            return
         # The source stays locked until every region knows the new home; only then
         # does its copy become a backup, so no request sees a workspace that is
         # neither locked nor served anywhere.

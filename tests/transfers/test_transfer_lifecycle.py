@@ -303,6 +303,90 @@ def test_backup_is_locked_then_deleted_after_seven_days(
     assert rows_in(cluster, "euc1", workspace["id"]) == kept
 
 
+def test_a_cut_over_the_accounts_store_refuses_fails_the_transfer_cleanly(
+    cluster: Cluster, new_workspace: Callable[..., Workspace]
+) -> None:
+    workspace = new_workspace("euw2", entriesPerMember=10)
+    before = cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums")
+    accounts = cluster.data_dir / "accounts.sqlite"
+    transfer = start_transfer(cluster, workspace, "apse2")
+    wait_for(cluster, transfer["id"], copied)
+    with sqlite3.connect(accounts) as db:
+        # The cut-over's one transaction records the backup: make that fail.
+        db.execute(
+            "CREATE TRIGGER refuse_backup BEFORE INSERT ON backups "
+            "BEGIN SELECT RAISE(ABORT, 'backups are refused'); END"
+        )
+    try:
+        cluster.advance_clock(12 * 3600)
+        state = wait_for(cluster, transfer["id"], ended)
+    finally:
+        with sqlite3.connect(accounts) as db:
+            db.execute("DROP TRIGGER refuse_backup")
+
+    assert "the cut-over could not be recorded" in state["failureReason"]
+    assert "backups are refused" in state["failureReason"]
+    _assert_failed_and_restored(cluster, workspace, state, before)
+    owner_key = owner(workspace)["apiKey"]
+    keys = cluster.admin("GET", f"/users/{owner(workspace)['id']}/api-keys")
+    assert {(k["key"], k["status"]) for k in keys} == {(owner_key, "active")}
+
+
+def _move(cluster: Cluster, workspace: Workspace, destination: str) -> dict[str, Any]:
+    """Move a workspace with its owner's current key and run the clock to the end."""
+    owner_id = owner(workspace)["id"]
+    region = cluster.admin("GET", f"/workspaces/{workspace['id']}")["region"]
+    key = next(
+        k["key"]
+        for k in cluster.admin("GET", f"/users/{owner_id}/api-keys")
+        if k["region"] == region and k["status"] == "active"
+    )
+    transfer = cluster.admin(
+        "POST",
+        f"/workspaces/{workspace['id']}/transfers",
+        json={"destination": destination},
+        headers={"X-Api-Key": key},
+    )
+    wait_for(cluster, transfer["id"], copied)
+    cluster.advance_clock(12 * 3600)
+    return wait_for(cluster, transfer["id"], ended)
+
+
+def test_moving_back_within_seven_days_replaces_the_backup_left_there(
+    cluster: Cluster, new_workspace: Callable[..., Workspace]
+) -> None:
+    workspace = new_workspace("global")
+    _move(cluster, workspace, "euc1")
+    _move(cluster, workspace, "use2")  # euc1 now keeps a backup
+    before = cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums")
+
+    back = _move(cluster, workspace, "euc1")
+
+    audit = cluster.admin("GET", "/audit")
+    held = {
+        region: [
+            h["state"] for h in found["hosting"] if h["workspace_id"] == workspace["id"]
+        ]
+        for region, found in audit["regions"].items()
+    }
+    backups = {
+        b["region_id"]: b["deleted_at"]
+        for b in audit["backups"]
+        if b["workspace_id"] == workspace["id"]
+    }
+    assert back["status"] == "completed", back["failureReason"]
+    assert cluster.admin("GET", f"/workspaces/{workspace['id']}/checksums") == before
+    assert held == {
+        "global": ["backup"],
+        "euc1": ["live"],
+        "use2": ["backup"],
+        "euw2": [],
+        "apse2": [],
+    }
+    assert backups["euc1"] is not None  # replaced by the copy that came back
+    assert backups["global"] is None and backups["use2"] is None
+
+
 def test_keys_rotate_and_old_keys_only_reach_what_is_left(
     cluster: Cluster, new_workspace: Callable[..., Workspace], http: httpx.Client
 ) -> None:
