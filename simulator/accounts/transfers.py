@@ -370,7 +370,7 @@ class TransferOrchestrator:
         if not finished:
             # Failed meanwhile (deadline or a fault): take back what this thread wrote.
             with contextlib.suppress(RegionUnavailable):
-                self.service.region(dest).delete_workspace(wid)
+                _discard_copy(self.service.region(dest), wid)
             return
         self.tick()
 
@@ -661,7 +661,7 @@ class TransferOrchestrator:
                 idle.wait(timeout=60)
             pending: list[dict[str, str]] = []
             try:
-                self.service.region(dest).delete_workspace(wid)
+                _discard_copy(self.service.region(dest), wid)
             except RegionUnavailable:
                 pending.append({"region": dest, "action": "delete"})
             try:
@@ -701,7 +701,7 @@ class TransferOrchestrator:
                     if client is None:
                         raise RegionUnavailable(step["region"], "not registered")
                     if step["action"] == "delete":
-                        client.delete_workspace(transfer["workspace_id"])
+                        _discard_copy(client, transfer["workspace_id"])
                     else:
                         client.set_hosting(transfer["workspace_id"], "live")
                 except RegionUnavailable:
@@ -865,6 +865,18 @@ def transfer_dto(row: dict[str, Any]) -> dict[str, Any]:
         "checksums": row["checksums"],
         "pendingCleanup": cleanup.get("pending", []),
     }
+
+
+def _discard_copy(destination: RegionClient, workspace_id: str) -> None:
+    """Take back a failed transfer's copy, but never a backup it had not replaced yet.
+
+    A transfer back to a region that keeps the workspace's backup replaces the
+    backup only once its copy starts; a failure before that leaves it in place.
+    """
+    held = destination.hosting(workspace_id)
+    if held is not None and held["state"] == BACKUP:
+        return
+    destination.delete_workspace(workspace_id)
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> str:

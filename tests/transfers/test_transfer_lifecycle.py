@@ -387,6 +387,39 @@ def test_moving_back_within_seven_days_replaces_the_backup_left_there(
     assert backups["global"] is None and backups["use2"] is None
 
 
+@pytest.mark.parametrize("phase", ["locking", "copying"])
+def test_a_move_back_failing_before_its_copy_keeps_the_backup_there(
+    cluster: Cluster, new_workspace: Callable[..., Workspace], phase: str
+) -> None:
+    workspace = new_workspace("global")
+    _move(cluster, workspace, "euc1")
+    _move(cluster, workspace, "use2")
+    kept = cluster.admin(
+        "GET", f"/workspaces/{workspace['id']}/checksums", params={"region": "euc1"}
+    )
+    cluster.admin(
+        "POST",
+        "/faults",
+        json={"kind": "fail", "phase": phase, "workspaceId": workspace["id"]},
+    )
+
+    failed = _move(cluster, workspace, "euc1")
+
+    backup = cluster.admin(
+        "GET", f"/workspaces/{workspace['id']}/checksums", params={"region": "euc1"}
+    )
+    records = cluster.admin("GET", "/audit")["backups"]
+    euc1 = [
+        r
+        for r in records
+        if r["workspace_id"] == workspace["id"] and r["region_id"] == "euc1"
+    ]
+    assert failed["status"] == "failed"
+    assert backup == kept
+    assert [r["deleted_at"] for r in euc1] == [None]
+    assert _move(cluster, workspace, "euc1")["status"] == "completed"
+
+
 def test_keys_rotate_and_old_keys_only_reach_what_is_left(
     cluster: Cluster, new_workspace: Callable[..., Workspace], http: httpx.Client
 ) -> None:
