@@ -6,7 +6,9 @@ as a view after each change; the transfer orchestrator builds on this class.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,6 +37,9 @@ from simulator.seeding import (
 logger = logging.getLogger(__name__)
 
 IMPORT_BATCH = 5000
+
+
+CODE_ALREADY_SEEDED = 9111  # docs/errors.md
 
 
 class NotFound(ApiError):
@@ -252,7 +257,12 @@ class AccountsService:
     ) -> dict[str, Any]:
         """Seed one workspace in a region: account data here, region-bound rows there."""
         seeded = self._generate(region_id, shape, namespace, index, subdomain, seed)
-        self._import_rows(seeded)
+        try:
+            self._import_rows(seeded)
+        except RegionUnavailable:
+            # Nothing of a workspace its region never took may stay in the directory.
+            self._forget(seeded)
+            raise
         if push:
             self.push_views()
         return self.describe_workspace(seeded.id)
@@ -280,6 +290,25 @@ class AccountsService:
         seeded = factory.workspace(shape, index, subdomain)
         self._store_workspace(seeded, namespace)
         return seeded
+
+    def _forget(self, seeded: SeededWorkspace) -> None:
+        """Remove what `_store_workspace` stored, and what its region may hold of it."""
+        with contextlib.suppress(RegionUnavailable):
+            self.region(seeded.region).delete_workspace(seeded.id)
+        with self.store.transaction() as conn:
+            for table in ("addons", "memberships"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE workspace_id = ?", (seeded.id,)
+                )
+            conn.execute("DELETE FROM workspaces WHERE id = ?", (seeded.id,))
+            for user, _, _ in seeded.members:
+                if conn.execute(
+                    "SELECT 1 FROM memberships WHERE user_id = ?", (user.id,)
+                ).fetchone():
+                    continue  # a member of another workspace too
+                for table in ("api_keys", "region_accounts", "sessions"):
+                    conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user.id,))
+                conn.execute("DELETE FROM users WHERE id = ?", (user.id,))
 
     def _check_subdomain(self, name: str) -> None:
         import re
@@ -435,7 +464,15 @@ class AccountsService:
             pending: list[Future[None]] = []
             for region_id in REGION_IDS:
                 for index, shape in enumerate(chosen.workspaces):
-                    seeded = self._generate(region_id, shape, "", index, None, None)
+                    try:
+                        seeded = self._generate(region_id, shape, "", index, None, None)
+                    except sqlite3.IntegrityError:
+                        raise ApiError(
+                            f"profile {profile_name!r} with seed {self.seed} is already "
+                            "seeded here; seed with reset, or with another seed",
+                            status_code=409,
+                            code=CODE_ALREADY_SEEDED,
+                        ) from None
                     created.append(seeded.id)
                     pending.append(pool.submit(self._import_rows, seeded))
                     if len(pending) > 2:
@@ -636,9 +673,15 @@ class AccountsService:
     # -- reset --------------------------------------------------------------
 
     def reset(self) -> None:
-        self.store.wipe()
+        """Empty every store, or refuse before touching any if a region is down."""
+        down = [r for r, client in sorted(self.regions.items()) if not client.healthy()]
+        if down:
+            raise RegionUnavailable(
+                down[0], f"nothing was reset: {', '.join(down)} did not answer"
+            )
         for client in self.regions.values():
             client.reset()
+        self.store.wipe()
         # Nothing made before is left, so ids may start over: seeding after a
         # reset gives what a fresh cluster gives for the same seed.
         self.start_count = 0
