@@ -145,6 +145,23 @@ _COLUMN_TYPES = {
 }
 
 
+def _column_ddl(table: Table, column: str) -> str:
+    """A column's type, and a check that what it holds can be read back as that type.
+
+    SQLite stores any value in any column; a JSON column holding text that is not
+    JSON, or a time holding a word, would only fail later, when an API reads it.
+    """
+    declared = _COLUMN_TYPES.get(column, "TEXT")
+    name = f'"{column}"'
+    if column in table.json_columns:
+        return f"{name} {declared} CHECK ({name} IS NULL OR json_valid({name}))"
+    if declared.startswith(("REAL", "INTEGER")):
+        return (
+            f"{name} {declared} CHECK (typeof({name}) IN ('integer', 'real', 'null'))"
+        )
+    return f"{name} {declared}"
+
+
 def create_statements() -> list[str]:
     """DDL for every table, its indexes, the search index and the hosting table."""
     statements = [
@@ -158,7 +175,7 @@ def create_statements() -> list[str]:
         )""",
     ]
     for table in TABLES:
-        cols = ", ".join(f'"{c}" {_COLUMN_TYPES.get(c, "TEXT")}' for c in table.columns)
+        cols = ", ".join(_column_ddl(table, c) for c in table.columns)
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {table.name} (id TEXT PRIMARY KEY, "
             f"workspace_id TEXT NOT NULL, residency TEXT NOT NULL, {cols})"

@@ -251,7 +251,7 @@ def bad_id_rows(row_id: Any) -> list[list[Any]]:
     return [*tag_rows("good"), [row_id, WS, "tags", "bad", 0]]
 
 
-def archived_rows(archived: int) -> list[list[Any]]:
+def archived_rows(archived: Any) -> list[list[Any]]:
     """A good row, then one whose integer column holds ``archived``."""
     big = ["6a00000000000000000002ff", WS, "tags", "big", archived]
     return [*tag_rows("good"), big]
@@ -299,6 +299,10 @@ BAD_BATCHES = {
         tags_batch([["a", WS, "tags", {"name": "x"}, 0]]),
         "batch refused, nothing imported",
     ),
+    "integer-column-holding-text": (
+        tags_batch(archived_rows("yes")),
+        "batch refused, nothing imported: CHECK constraint failed",
+    ),
     "integer-two-to-the-63": (tags_batch(archived_rows(2**63)), OVERFLOW_MESSAGE),
     "integer-unsigned-64-bit-max": (
         tags_batch(archived_rows(2**64 - 1)),
@@ -319,6 +323,43 @@ def test_region_import_refuses_a_bad_batch(
     assert message in response.json()["message"]
     checksums = region.get(f"{INTERNAL}/workspaces/{WS}/checksums").json()
     assert checksums["tags"]["count"] == 0
+
+
+ENTRY_COLUMNS = list(TABLES_BY_NAME["time_entries"].all_columns)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("tag_ids", "{{"), ("custom_fields", "not json"), ("start", "yesterday")],
+)
+def test_region_import_refuses_a_value_its_api_could_not_read(
+    region: httpx.Client, column: str, value: str
+) -> None:
+    good = {
+        "id": "6a00000000000000000003a1",
+        "workspace_id": WS,
+        "residency": "time-entries",
+        "user_id": "u1",
+        "description": "planning",
+        "start": 1_780_000_000.0,
+        "billable": 0,
+        "tag_ids": "[]",
+        "custom_fields": "[]",
+        "type": "REGULAR",
+        "is_locked": 0,
+    }
+    row = [{**good, column: value}.get(c) for c in ENTRY_COLUMNS]
+    body = {"table": "time_entries", "columns": ENTRY_COLUMNS, "rows": [row]}
+
+    response = region.post(f"{INTERNAL}/workspaces/{WS}/import", json=body)
+    accepted = region.post(
+        f"{INTERNAL}/workspaces/{WS}/import",
+        json={**body, "rows": [[good.get(c) for c in ENTRY_COLUMNS]]},
+    )
+
+    assert response.status_code == 400
+    assert "CHECK constraint failed" in response.json()["message"]
+    assert accepted.status_code == 200
 
 
 def test_region_import_takes_an_empty_batch(region: httpx.Client) -> None:
