@@ -79,6 +79,12 @@ class Cluster:
             cluster.started_in = time.perf_counter() - began
             if profile is not None:
                 cluster.seed_profile(profile, seed)
+            else:
+                # Started on kept data: describe what is already there.
+                cluster.workspaces = [
+                    cluster.admin("GET", f"/workspaces/{w['workspaceId']}")
+                    for w in cluster.admin("GET", "/workspaces")
+                ]
         except BaseException:
             cluster.stop()
             raise

@@ -327,8 +327,10 @@ def test_a_cluster_restarted_on_its_data_makes_no_id_or_key_twice(
 ) -> None:
     # A frozen clock stamps every id with the same second: only the rest differs.
     made: list[tuple[dict[str, Any], httpx.Response]] = []
+    described: list[list[str]] = []
     for _ in range(2):
         started = Cluster.start("process", seed=7, profile=None, data_dir=tmp_path)
+        described.append([w["id"] for w in started.workspaces])
         try:
             started.set_clock("frozen")
             workspace = started.create_workspace("euc1", entriesPerMember=1)
@@ -345,3 +347,4 @@ def test_a_cluster_restarted_on_its_data_makes_no_id_or_key_twice(
     second_keys = {m["apiKey"] for m in second["members"] if m.get("apiKey")}
     assert first_keys and second_keys and not first_keys & second_keys
     assert listed >= {first["id"], second["id"]}
+    assert described == [[], [first["id"]]]  # a restart describes what it found
