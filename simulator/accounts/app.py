@@ -193,14 +193,10 @@ def build_accounts_app(
     @app.exception_handler(RegionUnavailable)
     async def region_down(request: Request, exc: RegionUnavailable) -> JSONResponse:
         # The admin call needed a region that is down or turned the request down.
-        if exc.refused:
-            return JSONResponse(
-                {"message": str(exc), "code": CODE_REGION_UNAVAILABLE}, status_code=502
-            )
         return JSONResponse(
             {"message": str(exc), "code": CODE_REGION_UNAVAILABLE},
-            status_code=503,
-            headers={"Retry-After": "1"},
+            status_code=502 if exc.refused else 503,
+            headers={} if exc.refused else {"Retry-After": "1"},
         )
 
     @app.exception_handler(KeyError)

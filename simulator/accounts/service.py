@@ -37,8 +37,6 @@ from simulator.seeding import (
 logger = logging.getLogger(__name__)
 
 IMPORT_BATCH = 5000
-
-
 CODE_ALREADY_SEEDED = 9111  # docs/errors.md
 
 
@@ -58,7 +56,7 @@ class AccountsService:
         self.seed = seed
         # Which start of the service on this data (0: a new directory).
         self.start_count = self.store.count_start()
-        self.ids = IdGenerator(run_seed(seed, "accounts", start=self.start_count))
+        self.ids = self._new_ids()
         self.clock = SimClock(self._load_clock())
         self.regions: dict[str, RegionClient] = {}
         self.gateways: dict[str, httpx.Client] = {}
@@ -67,6 +65,10 @@ class AccountsService:
         self._version = 0
         self._pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="push")
         self.namespaces = 0
+
+    def _new_ids(self) -> IdGenerator:
+        """The id generator for this seed and this start of the service."""
+        return IdGenerator(run_seed(self.seed, "accounts", start=self.start_count))
 
     # -- clock --------------------------------------------------------------
 
@@ -456,7 +458,7 @@ class AccountsService:
         chosen = profile(profile_name)
         if seed is not None:
             self.seed = seed
-            self.ids = IdGenerator(run_seed(seed, "accounts", start=self.start_count))
+            self.ids = self._new_ids()
         created: list[str] = []
         # Generating rows is Python work here; importing them is the regions' work.
         # Overlap the two, with at most a few workspaces' rows held in memory.
@@ -685,7 +687,7 @@ class AccountsService:
         # Nothing made before is left, so ids may start over: seeding after a
         # reset gives what a fresh cluster gives for the same seed.
         self.start_count = 0
-        self.ids = IdGenerator(run_seed(self.seed, "accounts"))
+        self.ids = self._new_ids()
         self.push_views()
 
 

@@ -4,9 +4,9 @@ A transfer checks the rules, locks the workspace on its source, logs its members
 out, uninstalls its add-ons and notifies them, then copies the region-bound rows
 in batches through the regions' internal interfaces, comparing each batch's
 digest as the source sent it with the destination's as stored, and verifies
-per-table counts and checksums. The copy is real work done at once; the duration users see is modelled
-on the simulated clock, and the transfer completes (or fails on the 12-hour
-deadline) when the clock gets there. Completion flips the directory, issues new
+per-table counts and checksums. The copy is real work done at once; the duration
+users see is modelled on the simulated clock, and the transfer completes (or
+fails on the 12-hour deadline) when the clock gets there. Completion flips the directory, issues new
 keys, keeps a locked backup on the source for 7 days and notifies again. Any
 failure removes the destination copy and unlocks the source.
 """
@@ -431,8 +431,7 @@ class TransferOrchestrator:
         API can reach; the copy arriving now is newer. It goes before the copy
         starts, and the backup record says when.
         """
-        held = destination.hosting(workspace_id)
-        if held is None or held["state"] != BACKUP:
+        if not _holds_backup(destination, workspace_id):
             return
         destination.delete_workspace(workspace_id)
         self.store.update(
@@ -873,10 +872,13 @@ def _discard_copy(destination: RegionClient, workspace_id: str) -> None:
     A transfer back to a region that keeps the workspace's backup replaces the
     backup only once its copy starts; a failure before that leaves it in place.
     """
-    held = destination.hosting(workspace_id)
-    if held is not None and held["state"] == BACKUP:
-        return
-    destination.delete_workspace(workspace_id)
+    if not _holds_backup(destination, workspace_id):
+        destination.delete_workspace(workspace_id)
+
+
+def _holds_backup(region: RegionClient, workspace_id: str) -> bool:
+    held = region.hosting(workspace_id)
+    return held is not None and held["state"] == BACKUP
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> str:

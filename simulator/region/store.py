@@ -262,13 +262,11 @@ class RegionStore(SqliteFile):
                 conn.execute(_INDEX_SELECT + "WHERE rowid > ?", (last,))
             if not digest:
                 return None
-            cursor = conn.cursor()
-            cursor.row_factory = None
-            stored = cursor.execute(
+            stored = self.query_tuples(  # the same connection, in this transaction
                 f"SELECT {_column_list(table)} FROM {table.name} "
                 "WHERE rowid > ? ORDER BY id",
                 (last,),
-            ).fetchall()
+            )
         return rows_sha256(stored)
 
     def delete_workspace(self, workspace_id: str) -> int:
