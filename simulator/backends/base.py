@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Protocol
 
 ServiceKind = Literal["accounts", "region", "gateway"]
@@ -75,3 +76,11 @@ class Backend(Protocol):
     def stop_all(self) -> None:
         """Stop every service and remove what the backend created (idempotent)."""
         ...
+
+
+def log_file_tail(path: Path, lines: int) -> str:
+    """The last lines of a service's log file, or "(no log)" when it cannot be read."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -52,7 +52,7 @@ from testcontainers.core.waiting_utils import (
     WaitStrategyTarget,
 )
 
-from simulator.backends.base import ServiceHandle, ServiceSpec
+from simulator.backends.base import ServiceHandle, ServiceSpec, log_file_tail
 from simulator.backends.process import ServiceStartError
 
 logger = logging.getLogger(__name__)
@@ -717,11 +717,7 @@ class DockerBackend:
         container = self._containers.get(name)
         if container is not None:
             return container.log_tail(lines)
-        path = self.log_dir / f"{name}.log"
-        try:
-            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_file_tail(self.log_dir / f"{name}.log", lines)
 
     def pids(self) -> dict[str, int]:
         """Host pids of the services' main processes, for running containers."""

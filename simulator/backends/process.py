@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from simulator.backends.base import ServiceHandle, ServiceSpec
+from simulator.backends.base import ServiceHandle, ServiceSpec, log_file_tail
 
 logger = logging.getLogger(__name__)
 
@@ -203,11 +203,7 @@ class ProcessBackend:
         return pid is not None and pid_alive(pid)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
-        path = self.log_dir / f"{name}.log"
-        try:
-            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_file_tail(self.log_dir / f"{name}.log", lines)
 
     def pids(self) -> dict[str, int]:
         return {n: p for n, p in self._pids.items() if pid_alive(p)}
